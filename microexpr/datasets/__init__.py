@@ -1,1 +1,92 @@
-"""microexpr.datasets"""
+"""Dataset readers: a native folder (frames + sheets) -> a ClipTable.
+
+``read_dataset(name, root, **options)`` dispatches to one module per dataset; each reader
+takes an explicit ``root`` and only the keyword options its ``read`` function declares
+(unknown options are errors naming the accepted ones). Common options: ``apex`` (rule for
+missing apexes: ``midpoint``, ``middle``, ``flow_peak``, ``dc_rois``), ``repairs`` (extra
+keyed repairs), ``on_problem`` (``raise`` default, or ``skip``), ``variant`` where a
+dataset has releases (CASME II ``raw``/``cropped``, SMIC ``HS``/``VIS``/``NIR``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from .apex_fill import fill_apex
+from .base import DatasetRead, Repair, RepairRule
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .check import CheckReport
+
+# name -> module (relative to this package) with read(root, **options) -> DatasetRead
+READERS: dict[str, str] = {
+    "casme2": "casme2",
+    "samm": "samm",
+    "smic": "smic",
+    "ckplus": "ckplus",
+    "casme": "casme",
+    "casme_sq": "casme_sq",
+    "manifest": "manifest",
+}
+
+
+def reader_module(name: str) -> ModuleType:
+    """The module implementing dataset ``name``; raise naming the known ones."""
+    if name not in READERS:
+        raise ConfigError(f"unknown dataset {name!r}; known datasets: {', '.join(READERS)}")
+    return importlib.import_module(f"{__name__}.{READERS[name]}")
+
+
+def reader_options(name: str) -> dict[str, Any]:
+    """The keyword options of dataset ``name``'s reader with their defaults."""
+    sig = inspect.signature(reader_module(name).read)
+    return {p.name: p.default for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY}
+
+
+def list_datasets() -> list[str]:
+    """Registered dataset names."""
+    return list(READERS)
+
+
+def read_dataset(name: str, root: str | Path, /, **options: Any) -> DatasetRead:
+    """Read dataset ``name`` from ``root`` into a :class:`DatasetRead` (table, repairs, skipped)."""
+    allowed = reader_options(name)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{name}: unknown reader option(s) {unknown}; accepted: {sorted(allowed)}")
+    return reader_module(name).read(root, **options)
+
+
+def check_dataset(name: str, root: str | Path, /, **options: Any) -> CheckReport:
+    """Validate a local copy; see :mod:`microexpr.datasets.check`."""
+    from .check import check_dataset as _check
+
+    return _check(name, root, **options)
+
+
+def load_landmarks(path: str | Path) -> np.ndarray:
+    """Landmarks named by a ClipTable's ``landmarks`` cell (``.npy`` file or CK+ folder)."""
+    from .ckplus import read_landmarks
+
+    return read_landmarks(path)
+
+
+__all__ = [
+    "READERS",
+    "DatasetRead",
+    "Repair",
+    "RepairRule",
+    "check_dataset",
+    "fill_apex",
+    "list_datasets",
+    "load_landmarks",
+    "read_dataset",
+    "reader_options",
+]
