@@ -1,0 +1,119 @@
+"""Pre-computed feature files: a NumPy ``.npz`` with ``X`` (n, d) and ``keys`` (n,).
+
+Lets users evaluate descriptors they computed elsewhere under any protocol: the rows of
+``X`` are matched to ClipTable keys (``casme2/sub01/EP02_01f``) by the ``keys`` array, so
+the file's row order does not matter and may hold more clips than a run uses.
+
+Write one with ``np.savez(path, X=X, keys=np.array(keys, dtype=str))`` (keys as a string
+array: object arrays would need pickle, which is refused for safety).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DatasetFormatError
+
+__all__ = ["load_feature_file", "save_feature_file"]
+
+
+def load_feature_file(path: str | os.PathLike[str], keys: Sequence[str], *, strict: bool = False) -> np.ndarray:
+    """Rows of ``X`` for ``keys``, in that order, as float64 of shape (len(keys), d).
+
+    Raises :class:`DatasetFormatError` naming the file when it is missing or malformed
+    (no ``X``/``keys``, wrong shapes, duplicate or non-finite entries) and naming the
+    clip keys the file lacks. Extra keys in the file are fine (a fold asks for a subset),
+    unless ``strict``: then the file must hold exactly ``keys`` and extra ones are named.
+    """
+    p = Path(path)
+    X, index = _read(str(p.resolve()) if p.exists() else str(p))
+    wanted = [str(k) for k in keys]
+    missing = [k for k in wanted if k not in index]
+    if missing:
+        raise DatasetFormatError(
+            f"feature file {p}: {len(missing)} clip key(s) missing, e.g. {missing[:5]}; "
+            f"it holds {len(index)} keys such as {list(index)[:3]}: recompute the features for these clips"
+        )
+    if strict:
+        extra = sorted(set(index) - set(wanted))
+        if extra:
+            raise DatasetFormatError(
+                f"feature file {p}: {len(extra)} key(s) not in the clip table, e.g. {extra[:5]}; "
+                "remove them or check that the file belongs to this dataset"
+            )
+    rows = np.fromiter((index[k] for k in wanted), dtype=np.int64, count=len(wanted))
+    return X[rows]
+
+
+def save_feature_file(path: str | os.PathLike[str], X: np.ndarray, keys: Sequence[str]) -> Path:
+    """Write a feature file atomically (``X`` as float, ``keys`` as a string array)."""
+    from ..io_utils import atomic_save_npz
+
+    X = np.asarray(X, dtype=float)
+    k = np.asarray([str(x) for x in keys], dtype=str)
+    if X.ndim != 2 or X.shape[0] != len(k):
+        raise DatasetFormatError(f"feature file {path}: X must be (n, d) with n = len(keys) = {len(k)}, got {X.shape}")
+    return atomic_save_npz(path, X=X, keys=k)
+
+
+def _read(path: str) -> tuple[np.ndarray, dict[str, int]]:
+    # Cached per (path, modification time): a run reads the same file once per fold, and a
+    # rewritten file is never served stale.
+    return _read_stamped(path, _mtime(path))
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return -1.0
+
+
+@lru_cache(maxsize=8)
+def _read_stamped(path: str, mtime: float) -> tuple[np.ndarray, dict[str, int]]:
+    p = Path(path)
+    if mtime < 0 or not p.is_file():
+        raise DatasetFormatError(f"feature file {p} not found; give the path of an .npz holding X and keys")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            names = set(z.files)
+            absent = [n for n in ("X", "keys") if n not in names]
+            if absent:
+                raise DatasetFormatError(
+                    f"feature file {p} lacks array(s) {absent}; it has {sorted(names)} (need X (n, d) and keys (n,))"
+                )
+            X = np.asarray(z["X"])
+            keys = np.asarray(z["keys"])
+    except ValueError as exc:  # object arrays need pickle, or the file is not an npz
+        raise DatasetFormatError(
+            f"feature file {p} cannot be read without pickle or is not an .npz ({exc}); "
+            "save keys as a string array: np.savez(path, X=X, keys=np.array(keys, dtype=str))"
+        ) from exc
+    if X.ndim != 2:
+        raise DatasetFormatError(f"feature file {p}: X must be 2-D (n_clips, n_features), got shape {X.shape}")
+    if keys.ndim != 1 or keys.shape[0] != X.shape[0]:
+        raise DatasetFormatError(
+            f"feature file {p}: keys must be 1-D with one entry per row of X ({X.shape[0]}), got shape {keys.shape}"
+        )
+    if not np.issubdtype(X.dtype, np.number):
+        raise DatasetFormatError(f"feature file {p}: X must be numeric, got dtype {X.dtype}")
+    X = X.astype(np.float64)
+    if not np.all(np.isfinite(X)):
+        bad = np.where(~np.all(np.isfinite(X), axis=1))[0]
+        raise DatasetFormatError(f"feature file {p}: non-finite values in the rows of {[str(keys[i]) for i in bad[:5]]}")
+    str_keys = [k.decode() if isinstance(k, bytes) else str(k) for k in keys.tolist()]
+    index: dict[str, int] = {}
+    dups = []
+    for i, k in enumerate(str_keys):
+        if k in index:
+            dups.append(k)
+        index[k] = i
+    if dups:
+        raise DatasetFormatError(f"feature file {p}: duplicate keys {dups[:5]}; each clip must appear once")
+    X.setflags(write=False)
+    return X, index
