@@ -1,4 +1,5 @@
-"""``microexpr report RUN_DIR``: print a finished run's tables and write ``report.md``."""
+"""``microexpr report RUN_DIR [--html]``: print a finished run's tables, write ``report.md``
+(and, with ``--html``, the self-contained ``report.html``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory written by `microexpr run`")
     p.add_argument("--markdown", action="store_true", help="print markdown instead of console tables")
+    p.add_argument("--html", action="store_true", help="also write RUN_DIR/report.html (self-contained)")
     p.set_defaults(func=report)
 
 
@@ -23,4 +25,8 @@ def report(args: argparse.Namespace) -> int:
     path = write_report(args.run_dir)
     print(text)
     print(f"written: {path}")
+    if args.html:
+        from ..report.html import write_html_report
+
+        print(f"written: {write_html_report(args.run_dir)}")
     return 0
