@@ -1,0 +1,334 @@
+"""Batched multi-fold training: every fold of a protocol trained at once, one stacked model.
+
+For the STSTNet/LAENet family (``ParallelStreamNet``) the parameters of ``F`` fold models
+are stacked along a leading fold axis and trained together:
+
+- all streams of a fold share kernel size and padding, so they are one convolution with
+  ``sum(widths)`` filters (one ``conv2d`` per fold; grouped convolutions over folds were
+  measured slower on CPU);
+- BatchNorm statistics are computed per fold over that fold's real samples only (folds
+  have different training-set sizes, so batches are padded and the padding is ignored);
+  BN is applied *after* max pooling on the pooled values, which is the same function
+  (BN's per-channel affine map is monotone; for a negative scale the pooling is a
+  min-pool), and saves work on the 9x larger pre-pool maps;
+- the loss is the sum of the per-fold mean cross-entropies, so each fold's gradient is
+  exactly its own; ``StackedAdam`` updates every fold with its own step count and skips
+  folds that have no batch at a step (their epoch has fewer batches);
+- every fold draws its epoch order, dropout masks and augmentation from its own
+  generators (``FoldSeeds``) in the same order as ``train_model`` does.
+
+Hence the trained weights equal fold-by-fold training with the same seeds up to
+floating-point rounding (convolution summation order, BN applied after pooling); ``tests/flownets/test_batched.py`` states the tolerance. Folds are processed
+in chunks of ``fold_chunk`` to bound memory.
+
+Speed (``benchmarks/batched_folds_bench.py``, one CPU thread on a shared 2-core machine):
+at the released batch size 256 this path is *slower* than the plain per-fold loop
+(0.37x for 68 folds, 0.7-0.8x for 8 folds): each fold's batch already gives large,
+memory-bound tensor operations, so stacking only adds memory traffic. It pays off only
+where per-operation overhead dominates (small batches: 1.2x at batch 32 on 8 folds;
+~4x at batch 22-32 on a 120-clip set).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError, ModelError
+from ..models.layers import ParallelStreamNet, dropout_scale_mask
+from .loop import Augment, TrainConfig, TrainHistory, lr_at
+from .sampling import Sampler, validation_split
+from .seeding import FoldSeeds
+
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.1
+
+
+class StackedStreamNet:
+    """``F`` ``ParallelStreamNet`` models of one architecture as stacked tensors."""
+
+    def __init__(self, models: Sequence[ParallelStreamNet]) -> None:
+        if not models:
+            raise ModelError("no models to stack")
+        ref = models[0]
+        for m in models:
+            if not isinstance(m, ParallelStreamNet):
+                raise ModelError(f"batched training supports the STSTNet/LAENet family only; got {type(m).__name__} "
+                                 "(set batched_folds: false to train fold by fold)")
+            if (type(m), m.widths, m.padding, m.in_chans, m.input_size, m.num_classes, m.drop_rate) != \
+               (type(ref), ref.widths, ref.padding, ref.in_chans, ref.input_size, ref.num_classes, ref.drop_rate):
+                raise ModelError("batched training needs identical architectures in every fold")
+            for conv, bn in m.streams():
+                if bn.eps != BN_EPS or bn.momentum != BN_MOMENTUM or not bn.affine or not bn.track_running_stats:
+                    raise ModelError("batched training assumes default BatchNorm settings (eps 1e-5, momentum 0.1)")
+        self.widths, self.padding, self.p = ref.widths, ref.padding, ref.drop_rate
+        self.n_folds = len(models)
+        self.channels = sum(self.widths)
+        self.in_chans = ref.in_chans
+        with torch.no_grad():
+            def cat(get):  # (F, channels, ...) from each model's streams, in stream order
+                return torch.stack([torch.cat([get(c, b) for c, b in m.streams()]) for m in models]).clone()
+
+            self.weight = cat(lambda c, b: c.weight)
+            self.bias = cat(lambda c, b: c.bias)
+            self.gamma = cat(lambda c, b: b.weight)
+            self.beta = cat(lambda c, b: b.bias)
+            self.running_mean = cat(lambda c, b: b.running_mean)
+            self.running_var = cat(lambda c, b: b.running_var)
+            self.batches_tracked = torch.stack([m.streams()[0][1].num_batches_tracked for m in models]).clone()
+            self.fc_weight = torch.stack([m.fc.weight for m in models]).clone()
+            self.fc_bias = torch.stack([m.fc.bias for m in models]).clone()
+        self.params = [self.weight, self.bias, self.gamma, self.beta, self.fc_weight, self.fc_bias]
+        for p in self.params:
+            p.requires_grad_(True)
+
+    def buffers(self) -> list[torch.Tensor]:
+        return [self.running_mean, self.running_var, self.batches_tracked]
+
+    def forward(self, x: torch.Tensor, sizes: Sequence[int], *, training: bool,
+                masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(F, B, n_classes)`` for inputs ``(F, B, C, H, W)``; rows ``>= sizes[f]`` are padding.
+
+        Fold-major layout: each fold's convolution is a plain ``conv2d`` on a contiguous
+        block (grouped convolutions with 3 input channels per group are slow on CPU).
+        """
+        Fn, B = x.shape[:2]
+        K = self.channels
+        r = torch.relu(torch.stack([F.conv2d(x[f], self.weight[f], self.bias[f], padding=self.padding) for f in range(Fn)]))
+        S = r.shape[-1]
+        if training:
+            if all(int(n) == B for n in sizes):
+                var, mean = torch.var_mean(r, dim=(1, 3, 4), unbiased=False)
+            else:  # ragged step: statistics over each fold's real rows only (float64 sums)
+                valid = (torch.arange(B)[None, :] < torch.tensor([int(n) for n in sizes])[:, None]).to(r.dtype)
+                rm = r * valid[:, :, None, None, None]
+                count = torch.tensor([max(int(n), 1) * S * S for n in sizes], dtype=torch.float64)[:, None]
+                mean64 = rm.sum((1, 3, 4), dtype=torch.float64) / count
+                var64 = (rm * rm).sum((1, 3, 4), dtype=torch.float64) / count - mean64 * mean64
+                mean, var = mean64.to(r.dtype), var64.clamp(min=0).to(r.dtype)
+            with torch.no_grad():
+                active = torch.tensor([int(n) > 0 for n in sizes])
+                count = torch.tensor([max(int(n), 1) * S * S for n in sizes], dtype=torch.float32)[:, None]
+                unbiased = var.detach() * count / (count - 1).clamp(min=1)
+                new_mean = self.running_mean * (1 - BN_MOMENTUM) + BN_MOMENTUM * mean.detach()
+                new_var = self.running_var * (1 - BN_MOMENTUM) + BN_MOMENTUM * unbiased
+                self.running_mean.copy_(torch.where(active[:, None], new_mean, self.running_mean))
+                self.running_var.copy_(torch.where(active[:, None], new_var, self.running_var))
+                self.batches_tracked.add_(active.long())
+        else:
+            mean, var = self.running_mean, self.running_var
+        negative = bool((self.gamma < 0).any())
+        if negative:  # max-pool of a decreasing map = min-pool: pool sign * r, undo the sign
+            sign = torch.where(self.gamma.detach() < 0, -1.0, 1.0)[:, None, :, None, None]
+            r = r * sign
+        q = F.max_pool2d(r.reshape(Fn * B, K, S, S), 3, 3, 1)
+        P = q.shape[-1]
+        q = q.view(Fn, B, K, P, P)
+        if negative:
+            q = q * sign
+        scale = (torch.rsqrt(var + BN_EPS) * self.gamma)[:, None, :, None, None]
+        y = (q - mean[:, None, :, None, None]) * scale + self.beta[:, None, :, None, None]
+        if training and masks is not None:
+            y = y * masks
+        pooled = F.avg_pool2d(y.reshape(Fn * B, K, P, P), 2, 2).reshape(Fn, B, -1)
+        return torch.baddbmm(self.fc_bias[:, None, :], pooled, self.fc_weight.transpose(1, 2))
+
+    def dropout_masks(self, sizes: Sequence[int], generators: Sequence[torch.Generator], pooled: int) -> torch.Tensor:
+        """Per-fold dropout multipliers drawn stream by stream, as ``SeededDropout`` does."""
+        B = max(sizes)
+        masks = torch.zeros(self.n_folds, B, self.channels, pooled, pooled)
+        for f, n in enumerate(sizes):
+            if n:
+                masks[f, :n] = torch.cat([dropout_scale_mask((n, w, pooled, pooled), self.p, generators[f]) for w in self.widths], 1)
+        return masks
+
+    @torch.no_grad()
+    def write_back(self, models: Sequence[ParallelStreamNet]) -> None:
+        """Copy fold ``f``'s stacked tensors into ``models[f]``."""
+        for f, m in enumerate(models):
+            start = 0
+            for (conv, bn), w in zip(m.streams(), self.widths):
+                sl = slice(start, start + w)
+                conv.weight.copy_(self.weight[f, sl]); conv.bias.copy_(self.bias[f, sl])
+                bn.weight.copy_(self.gamma[f, sl]); bn.bias.copy_(self.beta[f, sl])
+                bn.running_mean.copy_(self.running_mean[f, sl]); bn.running_var.copy_(self.running_var[f, sl])
+                bn.num_batches_tracked.fill_(int(self.batches_tracked[f]))
+                start += w
+            m.fc.weight.copy_(self.fc_weight[f]); m.fc.bias.copy_(self.fc_bias[f])
+
+
+class StackedAdam:
+    """``torch.optim.Adam`` (L2 weight decay, no amsgrad) on fold-stacked tensors.
+
+    Each fold keeps its own step count; folds not ``active`` at a step are left untouched
+    (parameters and moments), exactly as if that fold's optimiser had not been called.
+    """
+
+    def __init__(self, params: list[torch.Tensor], n_folds: int, *, weight_decay: float = 0.0,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.params, self.wd, self.betas, self.eps = params, weight_decay, betas, eps
+        self.exp_avg = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+        self.steps = np.zeros(n_folds, dtype=np.int64)
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor], active: np.ndarray, lr: float) -> None:
+        b1, b2 = self.betas
+        self.steps[active] += 1
+        steps = np.maximum(self.steps, 1).astype(np.float64)
+        step_size = torch.tensor(lr / (1 - b1 ** steps), dtype=torch.float32)
+        bc2_sqrt = torch.tensor(np.sqrt(1 - b2 ** steps), dtype=torch.float32)
+        act = torch.from_numpy(np.asarray(active, dtype=bool))
+        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
+            shape = (-1,) + (1,) * (p.ndim - 1)
+            if self.wd:
+                g = g.add(p, alpha=self.wd)
+            m_new = torch.lerp(m, g, 1 - b1)
+            v_new = (v * b2).addcmul_(g, g, value=1 - b2)
+            denom = (v_new.sqrt() / bc2_sqrt.view(shape)).add_(self.eps)
+            p_new = p - step_size.view(shape) * (m_new / denom)
+            a = act.view(shape)
+            m.copy_(torch.where(a, m_new, m)); v.copy_(torch.where(a, v_new, v)); p.copy_(torch.where(a, p_new, p))
+
+
+def _pad_batch(x_all: torch.Tensor, y_all: torch.Tensor, batches: list[torch.Tensor | None],
+               augment: Augment | None, aug_gens: Sequence[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    sizes = [0 if b is None else len(b) for b in batches]
+    B = max(sizes)
+    xb = torch.zeros((len(batches), B) + tuple(x_all.shape[1:]), dtype=x_all.dtype)
+    yb = torch.zeros(len(batches), B, dtype=torch.long)
+    for f, b in enumerate(batches):
+        if b is None:
+            continue
+        xf = x_all[b]
+        if augment is not None:
+            xf = augment(xf, aug_gens[f])
+        xb[f, :len(b)] = xf
+        yb[f, :len(b)] = y_all[b]
+    return xb, yb, sizes
+
+
+def _fold_losses(logits: torch.Tensor, yb: torch.Tensor, sizes: Sequence[int]) -> torch.Tensor:
+    """Per-fold mean cross-entropy over real rows, ``(F,)``."""
+    nll = -torch.log_softmax(logits, -1).gather(-1, yb[..., None]).squeeze(-1)  # (F, B)
+    valid = torch.arange(logits.shape[1])[None, :] < torch.tensor(sizes)[:, None]
+    return (nll * valid).sum(1) / torch.tensor(sizes, dtype=nll.dtype).clamp(min=1)
+
+
+def train_folds_batched(
+    models: Sequence[ParallelStreamNet],
+    x_all: torch.Tensor,
+    y_all: torch.Tensor,
+    fold_indices: Sequence[torch.Tensor],
+    cfg: TrainConfig,
+    seeds: Sequence[FoldSeeds],
+    *,
+    groups: np.ndarray | None = None,
+    augment: Augment | None = None,
+    sampler: Sampler | None = None,
+    fold_chunk: int = 4,
+    progress: bool = False,
+    desc: str = "folds",
+    log: logging.Logger | None = None,
+) -> list[TrainHistory]:
+    """Train ``models[f]`` in place on rows ``fold_indices[f]`` of ``(x_all, y_all)``.
+
+    Same contract as calling ``train_model(models[f], x_all[idx], y_all[idx], cfg,
+    seeds[f], groups=groups[idx])`` for every fold, but all folds of a chunk at once.
+    """
+    if not (len(models) == len(fold_indices) == len(seeds)):
+        raise ConfigError("train_folds_batched: models, fold_indices and seeds must have the same length")
+    if cfg.optimizer != "adam":
+        raise ConfigError(f"batched training implements optimizer 'adam' only, got {cfg.optimizer!r}; "
+                          "set batched_folds: false to use it fold by fold")
+    if fold_chunk < 1:
+        raise ConfigError(f"fold_chunk must be >= 1, got {fold_chunk}")
+    y_all = torch.as_tensor(y_all, dtype=torch.long)
+    hists: list[TrainHistory] = []
+    chunks = [list(range(s, min(s + fold_chunk, len(models)))) for s in range(0, len(models), fold_chunk)]
+    bar = tqdm(total=len(chunks) * cfg.epochs, desc=desc, disable=not progress, leave=False)
+    for chunk in chunks:
+        hists.extend(_train_chunk([models[i] for i in chunk], x_all, y_all, [torch.as_tensor(fold_indices[i]) for i in chunk],
+                                  cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar))
+    bar.close()
+    if log is not None:
+        log.info("%s: trained %d folds batched (%d epochs, chunks of %d)", desc, len(models), cfg.epochs, fold_chunk)
+    return hists
+
+
+def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar) -> list[TrainHistory]:
+    Fn = len(models)
+    g_data = [s.generator("data") for s in seeds]
+    g_drop = [s.generator("dropout") for s in seeds]
+    g_aug = [s.generator("augment") for s in seeds]
+    sampler = sampler or cfg.sampler()
+    val_idx: list[torch.Tensor] | None = None
+    if cfg.val_fraction > 0:
+        if groups is None:
+            raise ConfigError("val_fraction > 0 needs the subject of every training sample")
+        val_idx, train_idx = [], []
+        for f in range(Fn):
+            tr, va = validation_split(np.asarray(groups)[indices[f].numpy()], cfg.val_fraction, g_data[f])
+            train_idx.append(indices[f][torch.as_tensor(tr)])
+            val_idx.append(indices[f][torch.as_tensor(va)])
+        indices = train_idx
+    net = StackedStreamNet(models)
+    opt = StackedAdam(net.params, Fn, weight_decay=cfg.weight_decay)
+    hists = [TrainHistory() for _ in range(Fn)]
+    best_loss = np.full(Fn, math.inf)
+    best = None
+    pooled = None
+    for epoch in range(cfg.epochs):
+        lr = lr_at(cfg, epoch)
+        orders = [indices[f][sampler(y_all[indices[f]], g_data[f])] for f in range(Fn)]
+        batches = [list(torch.split(o, cfg.batch_size)) for o in orders]
+        totals = np.zeros(Fn)
+        for k in range(max(len(b) for b in batches)):
+            step_batches = [b[k] if k < len(b) else None for b in batches]
+            xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
+            if pooled is None:
+                with torch.no_grad():
+                    pooled = net_pooled_size(net, xb)
+            masks = net.dropout_masks(sizes, g_drop, pooled) if net.p > 0 else None
+            losses = _fold_losses(net.forward(xb, sizes, training=True, masks=masks), yb, sizes)
+            grads = torch.autograd.grad(losses.sum(), net.params)
+            opt.step(grads, np.array(sizes) > 0, lr)
+            totals += losses.detach().numpy() * np.array(sizes)
+        for f in range(Fn):
+            hists[f].train_loss.append(float(totals[f] / len(orders[f])))
+        if val_idx is not None:
+            with torch.no_grad():
+                xb, yb, sizes = _pad_batch(x_all, y_all, list(val_idx), None, g_aug)
+                vl = _fold_losses(net.forward(xb, sizes, training=False), yb, sizes).numpy()
+            improved = vl < best_loss
+            if best is None:
+                best = [t.detach().clone() for t in net.params + net.buffers()]
+            for f in np.flatnonzero(improved):
+                for b_t, t in zip(best, net.params + net.buffers()):
+                    b_t[f] = t[f].detach()
+                hists[f].kept_epoch = epoch
+            best_loss = np.where(improved, vl, best_loss)
+            for f in range(Fn):
+                hists[f].val_loss.append(float(vl[f]))
+        bar.update(1)
+    if best is not None:
+        with torch.no_grad():
+            for b_t, t in zip(best, net.params + net.buffers()):
+                t.copy_(b_t)
+    else:
+        for h in hists:
+            h.kept_epoch = cfg.epochs - 1
+    net.write_back(models)
+    return hists
+
+
+def net_pooled_size(net: StackedStreamNet, xb: torch.Tensor) -> int:
+    """Side of the max-pooled maps for inputs like ``xb``."""
+    conv = xb.shape[-1] + 2 * net.padding - 2
+    return (conv + 2 - 3) // 3 + 1

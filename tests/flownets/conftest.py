@@ -1,0 +1,6 @@
+"""Make the ``synthetic`` helper importable for the flow-network tests."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
