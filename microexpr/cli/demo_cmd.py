@@ -4,8 +4,9 @@ Steps: generate (or reuse) the *quick* synthetic corpus in a cache folder, read 
 same readers a real user's copy goes through, preprocess it, run LAENet (STSTNet while
 LAENet is not installed) under CDE and HDE with the package's run configs
 (``microexpr/configs/demo_cde.yaml``, ``demo_hde.yaml``), write a run directory per run
-(config, per-fold predictions, ``predictions.csv``, ``metrics.json``, ``report.md``) and
-print the tables.
+(config, per-fold predictions, ``predictions.csv``, ``metrics.json``, ``report.md``,
+``report.html``), print the tables, and export the CDE run's method re-fitted on all clips
+as ``<out>/model.pt`` for ``microexpr predict`` (methods that can export a model).
 
 Decisions: the cache folder defaults to ``$MICROEXPR_CACHE`` or ``~/.cache/microexpr``
 (corpus in ``synth/quick-seed0-v<generator version>``, input arrays in ``inputs``); run
@@ -108,7 +109,10 @@ def demo_configs(method: str, roots: dict[str, Path], cache_dir: Path) -> list: 
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..artefacts import export_run
+    from ..methods.registry import method_class
     from ..report import build_report, write_report
+    from ..report.html import write_html_report
     from ..runs import execute_run
     from ..synth import GENERATOR_VERSION, generate_corpus
 
@@ -124,10 +128,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n== {cfg.name}: {cfg.description}")
         result = execute_run(cfg, out / cfg.name, progress=not args.quiet)
         write_report(result.run_dir)
+        write_html_report(result.run_dir)
         print(build_report(result.run_dir))
         run_dirs.append(result.run_dir)
     print()
     for d in run_dirs:
-        print(f"run directory: {d}  (predictions.csv, metrics.json, report.md)")
+        print(f"run directory: {d}  (predictions.csv, metrics.json, report.md, report.html)")
+    if hasattr(method_class(method), "export_payload"):
+        model_path = export_run(run_dirs[0], out / "model.pt", progress=not args.quiet)
+        print(f"deployable model (re-fitted on all clips of {run_dirs[0].name}): {model_path}")
+        print(f"  try: microexpr predict VIDEO_OR_FRAME_DIR --model {model_path}")
     print(DISCLAIMER)
     return 0

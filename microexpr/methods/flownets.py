@@ -131,6 +131,7 @@ class FlowNetMethod:
         x = self.images(train, ctx)
         seeds = FoldSeeds.for_fold(ctx.seed, train["key"])
         self.model_ = self.new_model(seeds, ctx)
+        self.model_kwargs_ = self.model_kwargs(ctx)
         self.history_ = train_model(self.model_, x, y, self.train_config(), seeds, groups=train["subject"].to_numpy(),
                                     progress=ctx.progress, desc=f"{self.model_name} {ctx.fold}".strip(), log=ctx.log)
         return self
@@ -139,6 +140,24 @@ class FlowNetMethod:
         if not hasattr(self, "model_"):
             raise ModelError(f"{self.model_name}: predict_proba called before fit")
         return predict_proba(self.model_, self.images(test, ctx))
+
+
+    def export_payload(self) -> dict[str, Any]:
+        """The fitted model and its input specification (``microexpr.artefacts.ExportableMethod``).
+
+        ``microexpr export`` calls this after fitting on all clips of a run, so that
+        ``microexpr predict`` rebuilds the very same ``flow_image`` input for any video.
+        """
+        if getattr(self, "model_", None) is None or not hasattr(self, "model_kwargs_"):
+            raise ModelError(f"{self.model_name}: nothing to export; fit the method first "
+                             "(published per-subject weights are not one deployable model)")
+        if self.flow_png_dir is not None:
+            raise ModelError(f"{self.model_name}: a model trained on precomputed flow PNGs ({self.flow_png_dir}) cannot be "
+                             "exported for video inference, because their preprocessing is unknown; train from the datasets")
+        return {"model_name": self.model_name, "model_kwargs": dict(self.model_kwargs_),
+                "state_dict": self.model_.state_dict(), "input_name": "flow_image",
+                "input_params": {**self.flow_params, "eye_mask": self.eye_mask},
+                "input_transform": {"pixel_convention": self.convention(), "channels": list(self.channels)}}
 
 
 class BatchedFlowNetMethod(FlowNetMethod):

@@ -5,9 +5,8 @@ label scheme (via the run engine) -> ``flow_image`` inputs (``microexpr.inputs``
 a LAENet trained for a few epochs under HDE with two seeds (``execute_run``) -> a run
 directory -> ``export_run`` (re-fit on all clips) -> an artefact file.
 
-The method is ``LAENetMethod`` plus ``export_payload()`` (the ``ExportableMethod``
-protocol), registered here under a test-only name until ``methods/flownets.py`` exports
-its own. Everything lives at fixed paths under pytest's base temp folder, so test modules
+The method is the registered ``laenet`` (it implements ``export_payload()``, the
+``ExportableMethod`` protocol). Everything lives at fixed paths under pytest's base temp folder, so test modules
 that each call :func:`demo_run` share one corpus, one inputs cache and one finished run
 (the corpus generator, the inputs cache and the run engine all reuse finished work).
 
@@ -19,33 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from microexpr.methods.base import RunContext
-from microexpr.methods.flownets import LAENetMethod
-from microexpr.methods.registry import list_methods, register_method
-
-METHOD_NAME = "_test_exportable_laenet"
+METHOD_NAME = "laenet"  # the registered method; it implements export_payload()
 METHOD_PARAMS = {"epochs": 60, "lr": 0.005, "batch_size": 64, "pretrain_ckplus": False, "eye_mask": True,
                  "flow_params": {"flow_method": "farneback"}}  # farneback: fast enough for unit tests
-
-
-class ExportableLAENet(LAENetMethod):
-    """LAENet that can export its fitted model (what flownets.py is getting)."""
-
-    def fit(self, train: Any, ctx: RunContext) -> "ExportableLAENet":
-        self._export_kwargs = self.model_kwargs(ctx)
-        return super().fit(train, ctx)  # type: ignore[return-value]
-
-    def export_payload(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "model_kwargs": dict(self._export_kwargs),
-                "state_dict": self.model_.state_dict(), "input_name": "flow_image",
-                "input_params": {**self.flow_params, "eye_mask": self.eye_mask},
-                "input_transform": {"pixel_convention": self.convention(), "channels": list(self.channels)}}
-
-
-if METHOD_NAME not in list_methods():
-    register_method(METHOD_NAME)(ExportableLAENet)
 
 
 @dataclass(frozen=True)
