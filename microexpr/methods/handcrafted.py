@@ -98,8 +98,14 @@ class _FeatureSVMMethod:
         return svm
 
     # ---- features -------------------------------------------------------------------
-    def _settings(self) -> dict[str, Any]:  # descriptor + input parameters (memo key)
+    def _transformer(self) -> Any:  # the descriptor (a scikit-learn transformer)
         raise NotImplementedError
+
+    def _input(self) -> dict[str, Any]:  # parameters of the input representation
+        raise NotImplementedError
+
+    def _settings(self) -> dict[str, Any]:  # descriptor + input parameters (memo key)
+        return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
 
     def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         raise NotImplementedError
@@ -226,14 +232,9 @@ class LBPTOPSVM(_FeatureSVMMethod):
         own = {"length": self.tim_length, "size": self.size, "colour": self.colour, "interpolation": self.interpolation}
         return _input_params(self.inputs, own, self.method_name)
 
-    def _settings(self) -> dict[str, Any]:
-        return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
-
     def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         clips = _load(table, "tim_clip", self._input(), ctx)
         return self._transformer().transform(clips)
-
-
 
 
 @register_method("hoof_svm")
@@ -300,9 +301,6 @@ class HOOFSVM(_FeatureSVMMethod):
             "flow_method": self.flow_method, "flow_preset": self.flow_preset,
         }
         return _input_params(self.inputs, own, self.method_name)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
 
     def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         flows = _load(table, "flow_sequence", self._input(), ctx)
@@ -380,9 +378,6 @@ class MDMOSVM(_FeatureSVMMethod):
         face_keys = ("face_detector", "face_upsample", "on_missing_face", "margins", "reference_face_size", "align")
         extra = {k: v for k, v in (self.inputs or {}).items() if k in face_keys}
         return {**extra, "size": self.size}
-
-    def _settings(self) -> dict[str, Any]:
-        return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
 
     def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         flows = _load(table, "flow_sequence", self._input(), ctx)
