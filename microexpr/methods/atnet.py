@@ -38,7 +38,7 @@ variant has no spatial stream, so ``pretrain_macro`` does nothing there.
 
 Other outputs: ``save_models: true`` writes each fold's trained ATNet state dict to
 ``<run_dir>/models/<fold>-seed<S>.pt`` (loadable with ``init_checkpoints``), and
-:func:`variants_table` lays several finished runs (the three variants) out like the
+:func:`microexpr.report.compare.comparison_table` (``microexpr report RUN1 RUN2 ...``) lays several finished runs (the three variants) out like the
 paper's Tables II/III, with the paper's rows below ours.
 """
 
@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,10 +62,7 @@ from .apexnets import ApexResNetMethod, _load_state, _no_single_batches, _safe, 
 from .base import RunContext
 from .registry import register_method
 
-__all__ = ["ATNetAugment", "ATNetMethod", "adm_statistics", "random_rotation", "random_shift", "shift_by", "variants_table"]
-
-if TYPE_CHECKING:
-    from ..report.tables import Table
+__all__ = ["ATNetAugment", "ATNetMethod", "adm_statistics", "random_rotation", "random_shift", "shift_by"]
 
 _STAGE_NAME = "atnet_macro_pretrain"
 
@@ -365,49 +362,3 @@ class ATNetMethod:
         if not hasattr(self, "model_"):
             raise ModelError("predict_proba called before fit")
         return predict_proba(_ATNetInputs(self.model_, *self.adm_stats_), self.inputs(test, ctx), batch_size=64)
-
-
-# --------------------------------------------------------------------------- report
-def variants_table(run_dirs: dict[str, str | Path]) -> "Table":
-    """One table in the layout of the paper's Tables II/III: a row per run, then the paper's rows.
-
-    ``run_dirs`` maps a row label (e.g. ``"ATNet fusion (ours)"``) to a finished run directory;
-    the runs should share a protocol. Column groups are the scopes (``overall`` = Full, then
-    each corpus) and, within a group, the metrics of the first run's ``paper_reference``
-    (Table II: Acc, UF1, UAR; Table III: UF1, UAR; ``acc, uf1, uar`` without a reference).
-    The paper's rows (baselines, Micro-Attention, the three ATNet variants) follow ours.
-    Render it with :func:`microexpr.report.tables.render`.
-    """
-    from ..report.build import SYNTHETIC_LINE, load_run
-    from ..report.tables import COLUMN_TITLES, MISSING, Table, fmt
-
-    if not run_dirs:
-        raise ConfigError("variants_table needs at least one run directory")
-    records = {label: load_run(d) for label, d in run_dirs.items()}
-    first = next(iter(records.values()))
-    ref = first.config.get("paper_reference") or {}
-    metric_names = list(ref.get("metric_names") or ["acc", "uf1", "uar"])
-    scopes: list[str] = []
-    for rec in records.values():
-        for s in ["overall", *sorted(rec.metrics.get("per_dataset", {}))]:
-            if s not in scopes:
-                scopes.append(s)
-    ref_rows: dict[str, dict[str, dict[str, float]]] = ref.get("rows", {})
-    if ref_rows and not any("overall" in r for r in ref_rows.values()):
-        scopes = [s for s in scopes if s != "overall"]  # Table III has no "Full" column
-    header = ["Method", *[f"{s} {COLUMN_TITLES.get(m, m)}" for s in scopes for m in metric_names]]
-    rows = []
-    for label, rec in records.items():
-        by_scope = {"overall": rec.metrics["overall"], **rec.metrics.get("per_dataset", {})}
-        rows.append([label, *[fmt(by_scope.get(s, {}).get(m)) if s in by_scope else MISSING
-                              for s in scopes for m in metric_names]])
-    for name, vals in ref_rows.items():
-        rows.append([f"paper: {name}", *[fmt(vals[s][m]) if m in vals.get(s, {}) else MISSING
-                                         for s in scopes for m in metric_names]])
-    protocols = sorted({str(r.metrics.get("protocol")) for r in records.values()})
-    notes = [f"protocol: {', '.join(protocols)}; scores pooled over folds (overall = the paper's Full column)"]
-    if ref:
-        notes.append(f"paper numbers: {ref.get('source', '')}")
-    if any(r.synthetic for r in records.values()):
-        notes.insert(0, SYNTHETIC_LINE)
-    return Table("ATNet variants beside the paper's table", header, rows, notes)

@@ -10,7 +10,7 @@ import yaml
 
 from microexpr.config import dump_config, load_config, resolve_config
 from microexpr.methods import create_method
-from microexpr.methods.atnet import variants_table
+from microexpr.report.compare import comparison_table as variants_table
 from microexpr.report import build_report
 from microexpr.report.tables import render
 
@@ -83,7 +83,7 @@ def test_reports_put_the_three_variants_and_the_paper_rows_side_by_side(tmp_path
     assert paper["paper: ATNet temporal stream"] == ["0.6310", "0.6430", "0.4500", "0.4580", "0.5030", "0.5240"]
     assert len(paper) == 12
     assert any("Synthetic data" in n for n in table.notes)
-    assert "ATNet variants beside the paper's table" in render([table], markdown=True)
+    assert "Runs beside the paper's table" in render([table], markdown=True)
     # Table II layout: Full (overall) first, Acc/UF1/UAR per scope
     cde = {f"{v}": fake_run(tmp_path / f"cde_{v}", CONFIGS / f"atnet_cde_{v}.yaml", scores[v], "cde") for v in VARIANTS}
     t2 = variants_table(cde)

@@ -20,7 +20,7 @@ import pytest
 from microexpr import config as config_mod
 from microexpr import runs
 from microexpr.config import ProtocolConfig
-from microexpr.methods.atnet import variants_table
+from microexpr.report.compare import comparison_table as variants_table
 from microexpr.synth import generate_corpus
 
 CPU_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "atnet_cpu.yaml"

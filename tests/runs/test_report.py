@@ -87,3 +87,19 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "give each with --data NAME=DIR" in capsys.readouterr().err
     assert main(["run", str(cfg), "--data", "samm=/x", "--quiet"]) == 2
     assert "'samm' is not a dataset of this config" in capsys.readouterr().err
+
+
+def test_report_of_several_runs_prints_one_table_of_all_beside_the_paper(finished_run, tmp_path, capsys):
+    run_dir, res = finished_run
+    table = labelled_table({"casme2": 3, "samm": 3}, seed=4)
+    cfg = run_config({"name": "majority", "params": {}}, {"name": "cde"}, paper_reference=PAPER)
+    other = execute_run(cfg, tmp_path / "other", progress=False, data=run_data(table))
+    capsys.readouterr()
+    assert main(["report", str(run_dir), str(tmp_path / "other"), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    section = out[out.index("### Runs beside the paper's table"):]
+    rows = _rows(section)
+    assert rows[0][:4] == ["Method", "overall Acc", "overall F1", "overall UF1"]
+    assert [r[0] for r in rows[1:4]] == ["run", "other", "paper: LAENet"]
+    assert rows[1][1] == f"{res.metrics['overall']['acc']:.4f}"
+    assert rows[2][1] == f"{other.metrics['overall']['acc']:.4f}"
