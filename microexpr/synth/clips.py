@@ -9,7 +9,14 @@ A clip is a subject's neutral face warped, frame by frame, by
 * an optional blink ``b(t) * B`` (AU45, unrelated to the label);
 * a rigid head transform ``H_t`` (static placement plus slow drift and roll);
 
-then illumination flicker, sensor noise and a JPEG round trip are applied. Skin at neutral
+with the skin's *appearance* changing too: where an AU compresses the skin it folds
+and darkens, where it stretches the skin it lightens a little (FACS describes every AU by
+such appearance changes as well as by its motion). The fold shading is attached to the skin
+(it is drawn on the neutral image before warping), follows the same profile ``e(t)`` and is
+at most ``fold_depth`` (a fraction of the brightness) at the apex. Without it a single apex
+frame would carry only a ~1 px warp, which no apex-frame method could read across faces;
+with it the apex frame alone is informative, as real apex frames are. Then illumination
+flicker, sensor noise and a JPEG round trip are applied. Skin at neutral
 pixel ``p`` appears at ``H_t(p + D_t(p))`` in frame ``t``; each frame is drawn by solving
 that for ``p`` at every pixel (a few fixed-point steps) and resampling the neutral image.
 
@@ -42,7 +49,8 @@ class ClipPlan:
     ``profile`` is ``"micro"`` (onset -> apex -> offset) or ``"macro"`` (neutral at the
     first frame -> peak held at the last, as in CK+). ``blink_at`` is the frame position
     where a random blink starts (``None``: no blink). ``seed`` drives the per-frame
-    nuisances.
+    nuisances. ``fold_depth`` is the largest relative darkening of the skin folds at the
+    apex (0: a pure warp, no appearance change; see :func:`fold_shading`).
     """
 
     identity: Identity
@@ -62,6 +70,7 @@ class ClipPlan:
     blink_at: int | None = None
     blink_frames: int = 0
     seed: int = 0
+    fold_depth: float = 0.0
 
     def validate(self) -> None:
         if not 0 <= self.onset <= self.apex <= self.offset < self.n_frames:
@@ -72,6 +81,8 @@ class ClipPlan:
             raise ValueError(f"profile must be 'micro' or 'macro', got {self.profile!r}")
         if not self.aus:
             raise ValueError("a clip needs at least one action unit")
+        if not 0.0 <= self.fold_depth < 1.0:
+            raise ValueError(f"fold_depth must be in [0, 1), got {self.fold_depth}")
 
 
 @dataclass
@@ -133,6 +144,22 @@ def _unit_fields(plan: ClipPlan, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray
     at_lids = au_field("45", lm, plan.scale_px, plan.frame_hw, at=lm[[37, 38, 43, 44]])[:, 1].mean()
     blink *= eye_open * 0.9 / float(at_lids)  # upper lid points come down 90% of the opening
     return total * k, blink, k
+
+
+def fold_shading(field: np.ndarray) -> np.ndarray:
+    """Relative shading (H, W) of the skin under a displacement field, in [-1, 0.5].
+
+    Compression (negative divergence) folds the skin: -1 at the most compressed pixel,
+    darkening; stretching (positive divergence) smooths it: up to +0.5, lightening at half
+    the strength. Normalised per field, so a clip's ``fold_depth`` sets the depth of its
+    deepest fold whatever the AUs' sizes.
+    """
+    div = np.gradient(field[..., 0], axis=1) + np.gradient(field[..., 1], axis=0)
+    peak = float(np.abs(div).max())
+    if peak <= 0:
+        return np.zeros(field.shape[:2])
+    s = -div / peak  # +1: most compressed
+    return np.where(s > 0, -s, -0.5 * s)
 
 
 def _sample(field_hw2: np.ndarray, pts_x: np.ndarray, pts_y: np.ndarray) -> np.ndarray:
@@ -202,6 +229,9 @@ def render_clip(plan: ClipPlan, nuisances: Nuisances, *, neutral: np.ndarray | N
     blink_lm = _sample(blink_field, lm0[:, 0:1].T, lm0[:, 1:2].T)[0]
 
     expr32, blink32 = expr.astype(np.float32), blink_field.astype(np.float32)
+    shade = (np.float32(plan.fold_depth) * fold_shading(expr).astype(np.float32)) if plan.fold_depth > 0 else None
+    if shade is not None and neutral32.ndim == 3:
+        shade = shade[..., None]
     xx32, yy32 = xx.astype(np.float32), yy.astype(np.float32)
     frames: list[np.ndarray] = []
     landmarks = np.zeros((n, 68, 2), dtype=np.float32)
@@ -213,7 +243,8 @@ def render_clip(plan: ClipPlan, nuisances: Nuisances, *, neutral: np.ndarray | N
         else:
             disp = np.float32(e[t]) * expr32 + np.float32(b[t]) * blink32
             nx, ny = _solve_neutral(disp, qx, qy)
-        img = cv2.remap(neutral32, nx.astype(np.float32), ny.astype(np.float32),
+        source = neutral32 if shade is None or e[t] == 0.0 else neutral32 * (1.0 + np.float32(e[t]) * shade)
+        img = cv2.remap(source, nx.astype(np.float32), ny.astype(np.float32),
                         interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
         if gains[t] != 1.0:
             img *= np.float32(gains[t])

@@ -35,7 +35,7 @@ from .faces import neutral_landmarks, render_neutral
 from .nuisances import Nuisances
 from .plan import DATASET_ORDER, ClipRecord, get_size, plan_corpus
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: skin-fold shading (appearance change at the apex)
 MANIFEST_NAME = "synth_manifest.json"
 _log = logging.getLogger("microexpr.synth")
 
@@ -242,6 +242,7 @@ def _manifest_entry(rec: ClipRecord, nuis: Nuisances) -> dict[str, Any]:
         "offset_frame": rec.offset_number,
         "apex_written": rec.apex_written,
         "peak_displacement_px": round(p.peak_px, 4),
+        "fold_depth": round(p.fold_depth, 4),
         "profile": p.profile,
         "colour": p.colour,
         "blink_frames": [int(i) for i in np.flatnonzero(blink > 0)],

@@ -17,6 +17,7 @@ apex; CK+ sequences run from neutral (first frame) to peak (last frame).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,6 +187,7 @@ def _plan_micro(ds: str, spec: CorpusSize, rng: np.random.Generator, nuis: Nuisa
             placement_px=(int(rng.integers(-3, 4)), int(rng.integers(-3, 4))),
             blink_at=blink_at, blink_frames=blink_len, seed=int(rng.integers(0, 2**31 - 1)),
         )
+        plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px))
         cls = COMPOSITE_CLASS[ds][emotion]
         out.append(ClipRecord(
             dataset=ds, subject=subject, clip=name, emotion=emotion, composite_class=cls,
@@ -203,6 +205,7 @@ def _plan_micro(ds: str, spec: CorpusSize, rng: np.random.Generator, nuis: Nuisa
             onset=onset, apex=apex, offset=offset, aus=tuple(aus), au_weights={a: (0.5, 0.5) for a in aus},
             peak_px=float(rng.uniform(*spec.micro_peak_px)), fps=fps, colour=True, seed=int(rng.integers(0, 2**31 - 1)),
         )
+        plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px))
         out.append(ClipRecord(
             dataset=ds, subject=subject, clip=f"{subject}_no_{j + 1:02d}", emotion="non_micro", composite_class=None,
             aus_cell="+".join(aus), objective_class=None, first_frame_number=int(rng.integers(1000, 900000)),
@@ -239,6 +242,7 @@ def _plan_ckplus(spec: CorpusSize, rng: np.random.Generator, nuis: Nuisances) ->
                 placement_px=(int(rng.integers(-4, 5)), int(rng.integers(-4, 5))),
                 blink_at=blink_at, blink_frames=blink_len, seed=int(rng.integers(0, 2**31 - 1)),
             )
+            plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px, macro=True))
             out.append(ClipRecord(
                 dataset="ckplus", subject=subject, clip=f"{seq:03d}", emotion=code if labelled else None,
                 composite_class={"happiness": "positive", "surprise": "surprise"}.get(emotion_name, "negative") if labelled else None,

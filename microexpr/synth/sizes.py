@@ -67,6 +67,16 @@ class CorpusSize:
     ckplus_unlabelled: float  # share of sequences without an emotion file
     casme2_missing_apex: int  # CASME II clips whose apex is written as "/"
     samm_four_digit_clips: int  # SAMM clips with 4-digit frame numbers in file names
+    # Skin-fold shading at the apex (relative darkening of the deepest fold, see
+    # synth.clips.fold_shading) for a clip of mean peak displacement; scales with the clip's peak.
+    micro_fold_depth: float = 0.0
+    ckplus_fold_depth: float = 0.0
+
+    def fold_depth(self, peak_px: float, *, macro: bool = False) -> float:
+        """Fold depth of a clip with planted peak ``peak_px``: proportional to its intensity."""
+        depth, (lo, hi) = ((self.ckplus_fold_depth, self.ckplus_peak_px) if macro
+                           else (self.micro_fold_depth, self.micro_peak_px))
+        return min(0.9, depth * peak_px / ((lo + hi) / 2.0))
 
 
 MICRO_FPS: dict[str, float] = {"casme2": 200.0, "samm": 200.0, "smic": 100.0}
@@ -105,6 +115,8 @@ SIZES: dict[str, CorpusSize] = {
         ckplus_unlabelled=0.15,
         casme2_missing_apex=2,
         samm_four_digit_clips=1,
+        micro_fold_depth=0.2,
+        ckplus_fold_depth=0.35,
     ),
     "default": CorpusSize(
         frame_hw=(224, 192),
@@ -142,6 +154,8 @@ SIZES: dict[str, CorpusSize] = {
         ckplus_unlabelled=0.3,
         casme2_missing_apex=21,
         samm_four_digit_clips=3,
+        micro_fold_depth=0.2,
+        ckplus_fold_depth=0.35,
     ),
 }
 
