@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -60,6 +61,11 @@ def atomic_save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
 def atomic_save_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     """Save one array as ``.npy`` atomically."""
     return atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
+
+
+def file_slug(name: str) -> str:
+    """File-name-safe slug of a fold or clip name (``casme2/sub01`` -> ``casme2__sub01``)."""
+    return re.sub(r"[^A-Za-z0-9._=+-]", "_", str(name).replace("/", "__"))
 
 
 def _json_default(obj: Any) -> Any:

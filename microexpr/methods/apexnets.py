@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -55,11 +54,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError, ModelError
-from ..io_utils import atomic_write, atomic_write_bytes, atomic_write_text
+from ..io_utils import atomic_write_bytes, atomic_write_text, file_slug
+from ..models.layers import ImageNetStandardise
 from ..models.resnet10 import PreActResNet10, micro_attention_resnet10, resnet10, upsample_attention
 from ..training.augment import ApexAugment, center_crop
+from ..training.checkpoints import load_state, save_state
 from ..training.loop import TrainConfig, train_model
-from ..training.sampling import Sampler
+from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
 from ..training.transfer import load_imagenet_checkpoint
 from .base import RunContext
@@ -73,42 +74,12 @@ _MACRO_SYNONYMS = {
     "disgust": "disgust", "disgusted": "disgust",
     "sadness": "sadness", "sad": "sadness",
 }
-_GREY_MEAN, _GREY_STD = 0.449, 0.226
-_RGB_MEAN, _RGB_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 _STAGE_NAME = "microattention_macro_pretrain"
 
 
 def macro_emotion(emotion: str) -> str | None:
     """The pretraining class of a macro corpus's native emotion, or None if not one of the 5."""
     return _MACRO_SYNONYMS.get(str(emotion).strip().lower())
-
-
-class _Standardise(nn.Module):
-    """0-255 pixels -> [0, 1] -> ImageNet standardisation (grey: mean 0.449, std 0.226)."""
-
-    def __init__(self, in_chans: int) -> None:
-        super().__init__()
-        mean, std = ((_GREY_MEAN,), (_GREY_STD,)) if in_chans == 1 else (_RGB_MEAN, _RGB_STD)
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x / 255.0 - self.mean) / self.std
-
-
-def _no_single_batches(cfg: TrainConfig) -> Sampler:
-    """The epoch order of ``cfg`` (class-balanced or shuffled), avoiding a final 1-sample batch.
-
-    BatchNorm cannot train on one sample when the last stage is 1x1 (small inputs): when the
-    order would end with a lone sample, that one (randomly drawn) index sits out the epoch.
-    """
-    base = cfg.sampler()
-
-    def sample(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        order = base(labels, generator)
-        return order[:-1] if len(order) % cfg.batch_size == 1 and len(order) > 1 else order
-
-    return sample
 
 
 class ApexResNetMethod:
@@ -239,9 +210,9 @@ class ApexResNetMethod:
         augment: ApexAugment, ctx: RunContext, what: str, groups: np.ndarray | None = None,
     ) -> None:
         """Train in place with the generic loop; inputs stay on the 0-255 scale for augmentation."""
-        net = nn.Sequential(_Standardise(self.in_chans), model)
+        net = nn.Sequential(ImageNetStandardise(self.in_chans), model)
         train_model(net, x, torch.tensor(np.asarray(y), dtype=torch.long), cfg, seeds, groups=groups,
-                     augment=augment, sampler=_no_single_batches(cfg), progress=ctx.progress,
+                     augment=augment, sampler=no_single_batches(cfg.sampler(), cfg.batch_size), progress=ctx.progress,
                      desc=what, log=ctx.log)
 
     def _finetune_config(self) -> TrainConfig:
@@ -328,7 +299,7 @@ class ApexResNetMethod:
                 )
             subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self._macro_pretrain(ctx), _save_state, _load_state)
+            state = ctx.once(_STAGE_NAME, lambda: self._macro_pretrain(ctx), save_state, load_state)
             self._load_backbone(model, state)
         else:
             self._imagenet_init(model, ctx)
@@ -356,7 +327,7 @@ class ApexResNetMethod:
         if not hasattr(self, "model_"):
             raise ModelError("predict_proba called before fit")
         model = self.model_
-        standardise = _Standardise(self.in_chans)
+        standardise = ImageNetStandardise(self.in_chans)
         x = center_crop(self._to_tensor(self._images(test, ctx)), self.input_size)
         model.eval()
         probs, maps = [], []
@@ -369,7 +340,7 @@ class ApexResNetMethod:
         proba = torch.cat(probs).numpy().astype(np.float64)
         if self.save_attention and model.has_attention:
             write_attention_overlays(
-                ctx.run_dir / "attention" / f"seed{ctx.seed}" / _safe(ctx.fold or "all"), list(test["key"]),
+                ctx.run_dir / "attention" / f"seed{ctx.seed}" / file_slug(ctx.fold or "all"), list(test["key"]),
                 x.numpy(), torch.cat(maps).numpy(), proba, ctx.classes,
             )
         return proba
@@ -395,7 +366,7 @@ def write_attention_overlays(
         ok, png = cv2.imencode(".png", overlay)
         if not ok:
             raise ModelError(f"OpenCV could not encode the attention overlay of clip {key}")
-        path = atomic_write_bytes(folder / f"{_safe(key)}.png", png.tobytes())
+        path = atomic_write_bytes(folder / f"{file_slug(key)}.png", png.tobytes())
         paths.append(path)
         k = int(np.argmax(p))
         rows.append([key, path.name, classes[k] if k < len(classes) else k, f"{p[k]:.4f}", f"{lo:.4f}", f"{hi:.4f}"])
@@ -405,19 +376,6 @@ def write_attention_overlays(
     writer.writerows(rows)
     atomic_write_text(folder / "index.csv", buf.getvalue())
     return paths
-
-
-def _safe(name: str) -> str:
-    """File-name-safe slug, the rule of ``runs.layout.fold_slugs`` (``casme2/sub01`` -> ``casme2__sub01``)."""
-    return re.sub(r"[^A-Za-z0-9._=+-]", "_", str(name).replace("/", "__"))
-
-
-def _save_state(state: dict[str, torch.Tensor], path: Path) -> None:
-    atomic_write(path, lambda fh: torch.save(state, fh))
-
-
-def _load_state(path: Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 @register_method("micro_attention")

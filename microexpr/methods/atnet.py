@@ -54,11 +54,15 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError, ModelError
+from ..io_utils import file_slug
 from ..models.atnet import VARIANTS, ATNet, atnet
+from ..models.layers import ImageNetStandardise
 from ..training.augment import rotate_by
+from ..training.checkpoints import load_state, save_state
 from ..training.loop import TrainConfig, predict_proba, train_model
+from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
-from .apexnets import ApexResNetMethod, _load_state, _no_single_batches, _safe, _save_state, _Standardise
+from .apexnets import ApexResNetMethod
 from .base import RunContext
 from .registry import register_method
 
@@ -145,7 +149,7 @@ class _ATNetInputs(nn.Module):
     def __init__(self, model: ATNet, adm_mean: torch.Tensor | None = None, adm_std: torch.Tensor | None = None) -> None:
         super().__init__()
         self.model = model
-        self.standardise = _Standardise(model.in_chans)
+        self.standardise = ImageNetStandardise(model.in_chans)
         self.adm_mean, self.adm_std = adm_mean, adm_std
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
@@ -312,7 +316,7 @@ class ATNetMethod:
                 )
             subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self._apex._macro_pretrain(ctx), _save_state, _load_state)
+            state = ctx.once(_STAGE_NAME, lambda: self._apex._macro_pretrain(ctx), save_state, load_state)
             ApexResNetMethod._load_backbone(model.spatial, state)
             ctx.log.info("atnet: spatial stream starts from the macro-pretrained ResNet-10")
         else:
@@ -322,7 +326,7 @@ class ATNetMethod:
         """Load every stream weight of ``init_checkpoints`` that this model has (never the head)."""
         own = model.state_dict()
         for path in self.init_checkpoints:
-            state = _load_state(Path(path))
+            state = load_state(Path(path))
             picked = {k: v for k, v in state.items() if k.split(".")[0] in ("spatial", "temporal") and k in own}
             bad = [k for k, v in picked.items() if tuple(v.shape) != tuple(own[k].shape)]
             if bad:
@@ -348,12 +352,12 @@ class ATNetMethod:
         net = _ATNetInputs(model, *self.adm_stats_)
         cfg = self.train_config()
         train_model(net, x, torch.tensor(train["label"].to_numpy(), dtype=torch.long), cfg,
-                    seeds, augment=self.augment(), sampler=_no_single_batches(cfg), progress=ctx.progress,
+                    seeds, augment=self.augment(), sampler=no_single_batches(cfg.sampler(), cfg.batch_size), progress=ctx.progress,
                     desc=f"atnet {self.variant} {ctx.fold}".strip(), log=ctx.log)
         if self.save_models:
-            path = ctx.run_dir / "models" / f"{_safe(ctx.fold or 'all')}-seed{ctx.seed}.pt"
+            path = ctx.run_dir / "models" / f"{file_slug(ctx.fold or 'all')}-seed{ctx.seed}.pt"
             path.parent.mkdir(parents=True, exist_ok=True)
-            _save_state({k: v.detach().clone() for k, v in model.state_dict().items()}, path)
+            save_state({k: v.detach().clone() for k, v in model.state_dict().items()}, path)
         self.model_ = model
         return self
 

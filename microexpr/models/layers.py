@@ -111,3 +111,24 @@ class ParallelStreamNet(nn.Module):
 
     def example_input(self, batch_size: int = 2) -> torch.Tensor:
         return torch.rand(batch_size, self.in_chans, self.input_size, self.input_size) * 255.0
+
+
+IMAGENET_GREY_MEAN, IMAGENET_GREY_STD = 0.449, 0.226  # averages of the RGB values below
+IMAGENET_RGB_MEAN, IMAGENET_RGB_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class ImageNetStandardise(nn.Module):
+    """0-255 pixels -> [0, 1] -> ImageNet standardisation (grey: mean 0.449, std 0.226).
+
+    Applied in front of networks that may start from ImageNet weights, so those weights see
+    inputs scaled as in their training.
+    """
+
+    def __init__(self, in_chans: int) -> None:
+        super().__init__()
+        mean, std = ((IMAGENET_GREY_MEAN,), (IMAGENET_GREY_STD,)) if in_chans == 1 else (IMAGENET_RGB_MEAN, IMAGENET_RGB_STD)
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x / 255.0 - self.mean) / self.std

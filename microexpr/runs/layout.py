@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MicroexprError, ProtocolError
-from ..io_utils import atomic_write_text
+from ..io_utils import atomic_write_text, file_slug
 from ..protocols import Fold
 
 PREDICTION_COLUMNS: tuple[str, ...] = ("key", "dataset", "subject", "fold", "seed", "y_true", "y_pred")
@@ -75,8 +74,7 @@ def fold_slugs(folds: Sequence[Fold]) -> dict[str, str]:
     """File-name-safe slug per fold name (``casme2/sub01`` -> ``casme2__sub01``); unique."""
     out: dict[str, str] = {}
     for f in folds:
-        slug = re.sub(r"[^A-Za-z0-9._=+-]", "_", f.name.replace("/", "__"))
-        out[f.name] = slug
+        out[f.name] = file_slug(f.name)
     if len(set(out.values())) != len(out):
         seen: dict[str, str] = {}
         for name, slug in out.items():

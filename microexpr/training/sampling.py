@@ -45,6 +45,20 @@ def balanced_indices(labels: torch.Tensor, generator: torch.Generator) -> torch.
     return allidx[torch.randperm(len(allidx), generator=generator)]
 
 
+def no_single_batches(base: Sampler, batch_size: int) -> Sampler:
+    """``base``'s epoch order, avoiding a final 1-sample batch.
+
+    BatchNorm cannot train on one sample when the last stage is 1x1 (small inputs): when the
+    order would end with a lone sample, that one (randomly drawn) index sits out the epoch.
+    """
+
+    def sample(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        order = base(labels, generator)
+        return order[:-1] if len(order) % batch_size == 1 and len(order) > 1 else order
+
+    return sample
+
+
 def validation_split(groups: np.ndarray, fraction: float, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Hold out whole groups (subjects) of the training set: ``(train_idx, val_idx)``.
 

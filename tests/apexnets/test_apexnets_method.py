@@ -18,7 +18,8 @@ import torch
 
 from microexpr.errors import ConfigError, ModelError, ProtocolError
 from microexpr.methods import RunContext, create_method
-from microexpr.methods.apexnets import ApexResNetMethod, _no_single_batches, macro_emotion, write_attention_overlays
+from microexpr.methods.apexnets import ApexResNetMethod, macro_emotion, write_attention_overlays
+from microexpr.training.sampling import no_single_batches
 from microexpr.models import create_model
 from microexpr.training.transfer import adapt_first_conv
 
@@ -246,12 +247,12 @@ def test_overlay_colours_follow_the_map(tmp_path):
 def test_epoch_order_is_balanced_and_never_ends_with_a_lone_sample():
     cfg = create_method("micro_attention", {**SMALL, "batch_size": 4})._finetune_config()
     y = torch.tensor([0] * 5 + [1] * 2 + [2] * 1)  # balanced: 15 = 3 batches of 4 + 3
-    order = _no_single_batches(cfg)(y, torch.Generator().manual_seed(0))
+    order = no_single_batches(cfg.sampler(), cfg.batch_size)(y, torch.Generator().manual_seed(0))
     assert np.bincount(y[order].numpy()).tolist() == [5, 5, 5]
     y2 = torch.tensor([0] * 3 + [1] * 2)  # balanced: 6 -> 4 + 2, untouched; 9 -> 4 + 4 + 1 -> trimmed
-    assert len(_no_single_batches(cfg)(y2, torch.Generator().manual_seed(0))) == 6
+    assert len(no_single_batches(cfg.sampler(), cfg.batch_size)(y2, torch.Generator().manual_seed(0))) == 6
     y3 = torch.tensor([0] * 3 + [1] * 1 + [2] * 1)
-    assert len(_no_single_batches(cfg)(y3, torch.Generator().manual_seed(0))) == 8
+    assert len(no_single_batches(cfg.sampler(), cfg.batch_size)(y3, torch.Generator().manual_seed(0))) == 8
 
 
 def test_bad_parameters(tmp_path):

@@ -19,6 +19,7 @@ from microexpr.methods.apexnets import ApexResNetMethod
 from microexpr.methods.base import RunContext
 from microexpr.models.resnet10 import resnet10
 from microexpr.training.loop import lr_at
+from microexpr.training.sampling import no_single_batches
 
 CLASSES = ("negative", "positive", "surprise")
 SMALL = dict(base_width=4, lstm_hidden=16, input_size=24, pretrain_macro=False,
@@ -69,7 +70,7 @@ def test_paper_training_settings_and_oversampling():
     assert (aug.max_rotation, aug.max_shift, aug.p) == (5.0, 10, 0.5)
     # oversampling: every class reaches the majority count (6) in every epoch
     labels = torch.tensor([0] * 6 + [1] * 3 + [2] * 2)
-    sampler = atnet_method._no_single_batches(cfg)
+    sampler = no_single_batches(cfg.sampler(), cfg.batch_size)
     order = sampler(labels, torch.Generator().manual_seed(0))
     counts = torch.bincount(labels[order], minlength=3).tolist()
     assert counts == [6, 6, 6] or (sorted(counts) == [5, 6, 6] and len(order) % cfg.batch_size == 0)
