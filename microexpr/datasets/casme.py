@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, norm_subject_number, require_root
-from .base import clip_files, subject_dirs, to_int
+from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, require_root, subject_dirs, to_int
+from .sheet_clips import ClipDetails, SheetLayout, SheetRecord, collect_sheet_clips
 from .sheets import header_records, read_rows
 from ..errors import DatasetFormatError, DatasetNotFoundError
 
 NAME = "casme"
 FPS = 60.0
 EMOTIONS = frozenset({"happiness", "surprise", "disgust", "repression", "tense", "fear", "sadness", "contempt"})
-HEADER = ["Subject", "Filename", "OnsetF", "ApexF1", "OffsetF"]
+LAYOUT = SheetLayout(onset="OnsetF", apex="ApexF1", offset="OffsetF", emotion="Emotion", aus="AU")
+HEADER = LAYOUT.header
 FRAMES_DIRS = ("CASME_raw_selected", "CASME_RAW_selected")
 
 # Repairs keyed by (subject folder "sub01", Filename). None verified yet.
@@ -42,32 +43,14 @@ def read(
     col.skipped += [(str(p), "not part of the CASME layout") for p in sorted(root.iterdir())
                     if p not in {sheet, frames_dir}]
     subjects = subject_dirs(NAME, frames_dir, col.skipped)
-    used: set[Path] = set()
-    for n, rec in enumerate(records, start=2):
-        what = f"{sheet.name} row {n}"
-        sub = f"sub{norm_subject_number(rec['subject'], what):02d}"
-        clip = str(rec["filename"]).strip()
-        values = col.repaired(sub, clip, {
-            "onset": to_int(rec["onsetf"], f"{what} OnsetF"),
-            "apex": to_int(rec["apexf1"], f"{what} ApexF1"),
-            "offset": to_int(rec["offsetf"], f"{what} OffsetF"),
-            "emotion": rec.get("emotion"),
-        })
-        folder = subjects.get(sub, frames_dir / sub) / clip
-        if not folder.is_dir():
-            col.problem(f"{NAME}/{sub}/{clip}", f"sheet row {n} has no frame folder {folder}")
-            continue
-        used.add(folder)
-        frames, landmarks = clip_files(folder, col.skipped)
-        col.add(
-            native_subject=sub, subject_id=sub, clip=clip, frames=frames, fps=FPS,
-            onset=values["onset"], apex=values["apex"], offset=values["offset"],
-            emotion=values["emotion"], aus=rec.get("au", ""), landmarks=landmarks,
-            extra={"native_apex2": to_int(rec.get("apexf2"), f"{what} ApexF2")},
-        )
-    for sdir in subjects.values():
-        col.skipped += [(str(p), "not listed in the coding sheet") for p in sorted(sdir.iterdir()) if p not in used]
+    collect_sheet_clips(col, sheet, records, LAYOUT, frames_dir=frames_dir, subjects=subjects, fps=FPS,
+                        details=_second_apex)
     return col.finish(apex, on_problem)
+
+
+def _second_apex(record: SheetRecord) -> ClipDetails:
+    """``ApexF2`` (a second apex some clips have) as the extra column ``native_apex2``."""
+    return ClipDetails(extra={"native_apex2": to_int(record.cells.get("apexf2"), f"{record.where} ApexF2")})
 
 
 def _find_sheet(root: Path) -> tuple[Path, list[dict]]:

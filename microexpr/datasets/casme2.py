@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, check_option, clip_files
-from .base import find_sheet, norm_subject_number, require_root, subject_dirs, to_int
+from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, check_option, find_sheet
+from .base import norm_subject_number, require_root, subject_dirs
 from .layouts import CASME2_OBJECTIVE_SHEET
+from .sheet_clips import ClipDetails, SheetLayout, collect_sheet_clips
 from .sheets import header_records, objective_class, read_rows
 
 NAME = "casme2"
@@ -23,6 +24,9 @@ FPS = 200.0
 EMOTIONS = frozenset({"happiness", "surprise", "disgust", "repression", "others", "fear", "sadness"})
 VARIANT_DIRS = {"raw": ("CASME2_RAW_selected", "CASME2_RAW"), "cropped": ("Cropped", "CASME2_Cropped")}
 OBJECTIVE_FILE = CASME2_OBJECTIVE_SHEET
+LAYOUT = SheetLayout(
+    onset="OnsetFrame", apex="ApexFrame", offset="OffsetFrame", emotion="Estimated Emotion", aus="Action Units"
+)
 
 # Annotation repairs, keyed by (subject folder, Filename). The one place CASME II is
 # corrected. Each rule applies only while the sheet still holds ``old``; every applied
@@ -53,39 +57,12 @@ def read(
     known = {sheet.name, OBJECTIVE_FILE} | {d for v in VARIANT_DIRS.values() for d in v}
     col.skipped += [(str(p), "not part of the CASME II layout") for p in sorted(root.iterdir()) if p.name not in known]
     subjects = subject_dirs(NAME, frames_dir, col.skipped)
-    used: set[Path] = set()
-    prefix = "" if variant == "raw" else "reg_"
-    records = header_records(sheet, read_rows(sheet), ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame"])
-    for n, rec in enumerate(records, start=2):
-        what = f"{sheet.name} row {n}"
-        num = norm_subject_number(rec["subject"], what)
-        sub = f"sub{num:02d}"
-        clip = str(rec["filename"]).strip()
-        values = col.repaired(sub, clip, {
-            "onset": to_int(rec["onsetframe"], f"{what} OnsetFrame"),
-            "apex": to_int(rec["apexframe"], f"{what} ApexFrame"),
-            "offset": to_int(rec["offsetframe"], f"{what} OffsetFrame"),
-            "emotion": rec.get("estimatedemotion"),
-        })
-        folder = subjects.get(sub, frames_dir / sub) / clip
-        if not folder.is_dir():
-            col.problem(f"{NAME}/{sub}/{clip}", f"sheet row {n} has no frame folder {folder}")
-            continue
-        used.add(folder)
-        frames, landmarks = clip_files(folder, col.skipped)
-        bad = [p for p in frames if not p.name.startswith(prefix + "img")]
-        col.skipped += [(str(p), f"frame name does not start with {prefix}img") for p in bad]
-        col.add(
-            native_subject=sub, subject_id=sub, clip=clip,
-            frames=[p for p in frames if p not in bad], fps=FPS,
-            onset=values["onset"], apex=values["apex"], offset=values["offset"],
-            emotion=values["emotion"], aus=rec.get("actionunits", ""),
-            objective_class=objective.get((num, clip)), landmarks=landmarks,
-        )
-    for sdir in subjects.values():
-        for p in sorted(sdir.iterdir()):
-            if p not in used:
-                col.skipped.append((str(p), "not listed in the coding sheet"))
+    records = header_records(sheet, read_rows(sheet), LAYOUT.header)
+    collect_sheet_clips(
+        col, sheet, records, LAYOUT, frames_dir=frames_dir, subjects=subjects, fps=FPS,
+        frame_prefix=("" if variant == "raw" else "reg_") + "img",
+        details=lambda record: ClipDetails(objective_class=objective.get((record.subject_number, record.clip))),
+    )
     return col.finish(apex, on_problem)
 
 

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, clip_files, find_sheet
-from .base import norm_subject_number, require_root, subject_dirs, to_int
+from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, find_sheet, require_root, subject_dirs
+from .sheet_clips import ClipDetails, SheetLayout, SheetRecord, collect_sheet_clips
 from .sheets import header_records, objective_class, read_rows
 
 NAME = "samm"
 FPS = 200.0
 EMOTIONS = frozenset({"Anger", "Contempt", "Disgust", "Fear", "Happiness", "Other", "Sadness", "Surprise"})
-HEADER = ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame"]
+# The header row is found by its cells below ~13 preamble rows, so records are numbered
+# (1 = first record), not given as spreadsheet rows.
+LAYOUT = SheetLayout(
+    onset="Onset Frame", apex="Apex Frame", offset="Offset Frame", emotion="Estimated Emotion",
+    aus="Action Units", subject_folder="{:03d}", first_record=1, record_word="record",
+)
+HEADER = LAYOUT.header
 
 # Annotation repairs keyed by (subject "006", Filename). The one place SAMM is corrected;
 # rules apply only while the sheet still holds ``old`` and are all reported. Left empty
@@ -53,31 +59,13 @@ def read(
         from ..errors import DatasetNotFoundError
 
         raise DatasetNotFoundError(f"{NAME}: expected subject folders (006, 007, ...) in {frames_dir}; found none")
-    used: set[Path] = set()
-    for n, rec in enumerate(header_records(sheet, read_rows(sheet), HEADER), start=1):
-        what = f"{sheet.name} record {n}"
-        sub = f"{norm_subject_number(rec['subject'], what):03d}"
-        clip = str(rec["filename"]).strip()
-        values = col.repaired(sub, clip, {
-            "onset": to_int(rec["onsetframe"], f"{what} Onset Frame"),
-            "apex": to_int(rec["apexframe"], f"{what} Apex Frame"),
-            "offset": to_int(rec["offsetframe"], f"{what} Offset Frame"),
-            "emotion": rec.get("estimatedemotion"),
-        })
-        folder = subjects.get(sub, frames_dir / sub) / clip
-        if not folder.is_dir():
-            col.problem(f"{NAME}/{sub}/{clip}", f"sheet record {n} has no frame folder {folder}")
-            continue
-        used.add(folder)
-        frames, landmarks = clip_files(folder, col.skipped)
-        col.add(
-            native_subject=sub, subject_id=sub, clip=clip, frames=frames, fps=FPS,
-            onset=values["onset"], apex=values["apex"], offset=values["offset"],
-            emotion=values["emotion"], aus=rec.get("actionunits", ""),
-            objective_class=objective_class(rec.get("objectiveclasses"), what), landmarks=landmarks,
-        )
-    for sdir in subjects.values():
-        for p in sorted(sdir.iterdir()):
-            if p not in used:
-                col.skipped.append((str(p), "not listed in the coding sheet"))
+    collect_sheet_clips(
+        col, sheet, header_records(sheet, read_rows(sheet), HEADER), LAYOUT,
+        frames_dir=frames_dir, subjects=subjects, fps=FPS, details=_objective_class,
+    )
     return col.finish(apex, on_problem)
+
+
+def _objective_class(record: SheetRecord) -> ClipDetails:
+    """The MEGC objective class of a clip, from the sheet's ``Objective Classes`` column."""
+    return ClipDetails(objective_class=objective_class(record.cells.get("objectiveclasses"), record.where))

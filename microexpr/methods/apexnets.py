@@ -172,7 +172,7 @@ class ApexResNetMethod:
     def in_chans(self) -> int:
         return 3 if self.colour == "rgb" else 1
 
-    def _images(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+    def apex_images(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Apex face crops (n, load_size, load_size[, 3]) uint8, from the cached inputs layer."""
         from ..inputs import load_inputs
 
@@ -181,7 +181,8 @@ class ApexResNetMethod:
             cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs, progress=ctx.progress,
         )
 
-    def _to_tensor(self, images: np.ndarray) -> torch.Tensor:
+    def to_tensor(self, images: np.ndarray) -> torch.Tensor:
+        """Apex crops as a float tensor (n, in_chans, load_size, load_size), pixel values 0-255."""
         arr = np.asarray(images)
         if arr.ndim == 3:
             arr = arr[:, None]
@@ -199,7 +200,8 @@ class ApexResNetMethod:
         factory = micro_attention_resnet10 if attention else resnet10
         return factory(num_classes=num_classes, in_chans=self.in_chans, base_width=self.base_width)
 
-    def _imagenet_init(self, model: nn.Module, ctx: RunContext) -> None:
+    def imagenet_init(self, model: nn.Module, ctx: RunContext) -> None:
+        """Load ``imagenet_checkpoint`` into ``model`` (first conv adapted), or log random init."""
         if self.imagenet_checkpoint is None:
             ctx.log.info("no imagenet_checkpoint given: starting from random weights")
             return
@@ -268,7 +270,8 @@ class ApexResNetMethod:
         out["apex"] = out["apex"].astype("Int64")
         return out.reset_index(drop=True)
 
-    def _macro_pretrain(self, ctx: RunContext) -> dict[str, torch.Tensor]:
+    def macro_pretrain(self, ctx: RunContext) -> dict[str, torch.Tensor]:
+        """Train the backbone on the run's macro corpora (called once per run via ``ctx.once``)."""
         table = self.macro_table(ctx)
         counts = Counter(table["label_name"])
         ctx.log.info("macro pretraining (once per run) on %d images from %s: %s",
@@ -276,8 +279,8 @@ class ApexResNetMethod:
         seeds = FoldSeeds.for_fold(ctx.seed, table["key"])
         with seeded_init(seeds.init):
             model = self._new_model(len(MACRO_CLASSES), attention=False)
-        self._imagenet_init(model, ctx)
-        x = center_crop(self._to_tensor(self._images(table, ctx)), self.input_size)
+        self.imagenet_init(model, ctx)
+        x = center_crop(self.to_tensor(self.apex_images(table, ctx)), self.input_size)
         groups = table["subject"].to_numpy() if self.pretrain_val_fraction > 0 else None
         self._train(model, x, table["label"].to_numpy(), self._pretrain_config(), seeds,
                     augment=self._augment(pretrain=True), ctx=ctx, what="macro pretraining", groups=groups)
@@ -299,11 +302,11 @@ class ApexResNetMethod:
                 )
             subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self._macro_pretrain(ctx), save_state, load_state)
+            state = ctx.once(_STAGE_NAME, lambda: self.macro_pretrain(ctx), save_state, load_state)
             self._load_backbone(model, state)
         else:
-            self._imagenet_init(model, ctx)
-        x = self._fit_view(self._to_tensor(self._images(train, ctx)))
+            self.imagenet_init(model, ctx)
+        x = self._fit_view(self.to_tensor(self.apex_images(train, ctx)))
         self._train(model, x, train["label"].to_numpy(), self._finetune_config(), seeds,
                     augment=self._augment(pretrain=False), ctx=ctx,
                     what=f"fine-tuning {ctx.fold}".strip())
@@ -328,7 +331,7 @@ class ApexResNetMethod:
             raise ModelError("predict_proba called before fit")
         model = self.model_
         standardise = ImageNetStandardise(self.in_chans)
-        x = center_crop(self._to_tensor(self._images(test, ctx)), self.input_size)
+        x = center_crop(self.to_tensor(self.apex_images(test, ctx)), self.input_size)
         model.eval()
         probs, maps = [], []
         with torch.no_grad():

@@ -293,8 +293,8 @@ class ATNetMethod:
 
         out: list[torch.Tensor] = []
         if self.uses_apex:
-            apex = self._apex._images(table, ctx)  # apex_crop, grey, input_size
-            out.append(self._apex._to_tensor(apex))
+            apex = self._apex.apex_images(table, ctx)  # apex_crop, grey, input_size
+            out.append(self._apex.to_tensor(apex))
         if self.uses_adm:
             adm = load_inputs(table, "adm", self.adm_params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs,
                               progress=ctx.progress)
@@ -316,11 +316,11 @@ class ATNetMethod:
                 )
             subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self._apex._macro_pretrain(ctx), save_state, load_state)
+            state = ctx.once(_STAGE_NAME, lambda: self._apex.macro_pretrain(ctx), save_state, load_state)
             ApexResNetMethod._load_backbone(model.spatial, state)
             ctx.log.info("atnet: spatial stream starts from the macro-pretrained ResNet-10")
         else:
-            self._apex._imagenet_init(model.spatial, ctx)
+            self._apex.imagenet_init(model.spatial, ctx)
 
     def _init_from_checkpoints(self, model: ATNet, ctx: RunContext) -> None:
         """Load every stream weight of ``init_checkpoints`` that this model has (never the head)."""

@@ -76,7 +76,7 @@ def stub_inputs(monkeypatch):
                 out.append(blob_image(int(rec["label"]) % 3, rng))
         return np.stack(out)
 
-    monkeypatch.setattr(ApexResNetMethod, "_images", fake_images)
+    monkeypatch.setattr(ApexResNetMethod, "apex_images", fake_images)
     return store, calls
 
 
@@ -144,13 +144,13 @@ def test_macro_pretraining_runs_once_per_run(tmp_path, stub_inputs, monkeypatch,
     store.update(images)
     aux, _ = macro_aux()
     built = []
-    original = ApexResNetMethod._macro_pretrain
+    original = ApexResNetMethod.macro_pretrain
 
     def counting(self, ctx):
         built.append(ctx.fold)
         return original(self, ctx)
 
-    monkeypatch.setattr(ApexResNetMethod, "_macro_pretrain", counting)
+    monkeypatch.setattr(ApexResNetMethod, "macro_pretrain", counting)
     ctx = make_ctx(tmp_path, aux_tables={"ckplus": aux})
     with caplog.at_level(logging.INFO, logger="microexpr"):
         for s in ("fake/s0", "fake/s1"):

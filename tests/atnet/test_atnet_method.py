@@ -145,7 +145,7 @@ def test_spatial_stream_starts_from_the_macro_pretrained_resnet_once_per_run(mon
         calls.append(ctx.fold)
         return {k: v.clone() for k, v in pretrained.items()}
 
-    monkeypatch.setattr(ApexResNetMethod, "_macro_pretrain", fake_pretrain)
+    monkeypatch.setattr(ApexResNetMethod, "macro_pretrain", fake_pretrain)
     monkeypatch.setattr(atnet_method, "train_model", lambda *a, **k: None)  # look at the initial weights
     train, xa, xd = toy(2, seed=0)
     patch_inputs(monkeypatch, {train["key"].iloc[0]: (xa, xd)})
