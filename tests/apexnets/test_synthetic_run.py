@@ -50,11 +50,6 @@ def test_pretraining_once_per_run_and_attention_overlays(corpus, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap: the quick synthetic corpus plants a ~1 px deformation at the apex; apex-only "
-    "models see it weakly (logistic regression on 48 px apex crops: UF1 ~0.45 LOSO, on apex-onset "
-    "differences ~0.82). Two runs of this config gave UF1 0.474 and 0.389, shuffled labels 0.375: "
-    "not reliably above chance. Passes once the corpus has a stronger apex signal."))
 def test_reduced_config_learns_on_synthetic_cde_and_not_shuffled_labels(corpus, tmp_path):
     """SYNTHETIC data: UF1 clearly above chance under CDE, shuffled labels near chance."""
     cfg = reduced_config(corpus, save_attention=False)
@@ -67,5 +62,8 @@ def test_reduced_config_learns_on_synthetic_cde_and_not_shuffled_labels(corpus, 
     shuffled_result = runs.execute_run(cfg, tmp_path / "shuffled", progress=False,
                                        data=dataclasses.replace(data, table=shuffled))
     uf1_shuffled = shuffled_result.metrics["overall"]["uf1"]
-    assert uf1 > 0.42, uf1  # chance: ~0.33 for 3 classes
+    print(f"SYNTHETIC micro-attention CDE: UF1 {uf1:.3f}, shuffled labels {uf1_shuffled:.3f}")
+    # Measured once (seed 0, SYNTHETIC, skin-fold shading 0.2): UF1 0.721, shuffled labels 0.298
+    # (before the corpus planted fold shading, a pure ~1 px warp: 0.47 / 0.375).
+    assert uf1 > 0.55, uf1  # chance: ~0.33 for 3 classes
     assert uf1_shuffled < 0.40, uf1_shuffled
