@@ -32,6 +32,11 @@ Optional columns
 ``label`` / ``label_name``  int / str, added by a label scheme (``microexpr.labels``)
 ``native_onset`` / ``native_apex`` / ``native_offset``  frame numbers as written in the
                     source sheet (before conversion to positions), for reports
+``flow_png``        str|None path of a precomputed STSTNet-style flow image standing for the
+                    clip (``flow_png`` reader): the row has no video frames (``frames`` is
+                    that one PNG, onset = apex = offset = 0); frame-based inputs refuse it
+``label_source``    str|None the reader whose vocabulary ``emotion`` uses when it is not
+                    ``dataset``'s (``flow_png``: composite class names); label schemes map by it
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "native_onset",
     "native_apex",
     "native_offset",
+    "flow_png",
+    "label_source",
 )
 APEX_SOURCES: frozenset[str] = frozenset(
     {"annotated", "midpoint", "middle", "flow_peak", "dc_rois", "missing"}

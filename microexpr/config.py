@@ -251,7 +251,7 @@ def _check_values(cfg: RunConfig, source: str) -> None:
         bad = [m for m in ref.metric_names if m not in METRIC_NAMES]
         if bad:
             raise ConfigError(f"{source}: paper_reference.metric_names {bad} unknown; allowed: {list(METRIC_NAMES)}")
-        scopes = {"overall", *cfg.data.datasets}
+        scopes = {"overall", *_corpora(cfg.data.datasets)}
         for method, by_scope in ref.rows.items():
             for scope, values in by_scope.items():
                 if scope not in scopes:
@@ -271,6 +271,15 @@ def _check_values(cfg: RunConfig, source: str) -> None:
                         f"{source}: paper_reference.rows.{method}.{scope}: unknown metric(s) {wrong}; "
                         f"allowed: {list(METRIC_NAMES)}"
                     )
+
+
+def _corpora(datasets: dict[str, Any]) -> list[str]:
+    """Dataset names the run's table can hold: each reader's own name or the corpora it infers
+    (the ``flow_png`` reader yields casme2/samm/smic rows); unknown readers count as themselves
+    (reading them fails later with the list of known datasets)."""
+    from .datasets import READERS, reader_corpora
+
+    return [c for d in datasets for c in (reader_corpora(d) if d in READERS else (d,))]
 
 
 def _method_params_with_defaults(method: MethodConfig) -> dict[str, Any]:

@@ -5,6 +5,10 @@ Native values are matched case-insensitively after stripping spaces. A value tha
 scheme does not list for a dataset is an error (never silently dropped): add it to the
 scheme or fix the copy (``microexpr datasets check`` lists unknown emotions).
 
+The mapping used for a row is that of its ``label_source`` column when the table has one
+and it is set (the reader whose vocabulary ``emotion`` uses: ``flow_png`` rows carry
+composite class names but ``dataset`` = the corpus of the image), else of its ``dataset``.
+
 * ``composite3`` — MEGC 2019 composite (CDE): 0 negative, 1 positive, 2 surprise; on a
   full copy of CASME II + SAMM + SMIC-HS it gives the standard 442 clips (250/109/83)
   from 68 subjects. CK+ and CAS(ME)^2 mappings are ours (for pretraining / extra data;
@@ -59,6 +63,9 @@ COMPOSITE3 = Scheme(
         "ckplus": {"happy": _POS, "surprise": _SUR, "anger": _NEG, "contempt": _NEG, "disgust": _NEG,
                    "fear": _NEG, "sadness": _NEG, "neutral": None, "unlabelled": None},
         "casme_sq": {"positive": _POS, "negative": _NEG, "surprise": _SUR, "others": None},
+        # precomputed STSTNet-style flow PNGs (microexpr.datasets.flow_png_folder): the
+        # emotion cell already holds the composite class
+        "flow_png": {"negative": _NEG, "positive": _POS, "surprise": _SUR},
     },
 )
 
@@ -171,14 +178,15 @@ def apply_scheme(
         names = [v if v in rep_classes else None for v in values]
         excluded.update((ds, v) for ds, v, n in zip(table["dataset"], values, names) if n is None)
     else:
-        _check_coverage(table, sch)
+        vocab = mapping_keys(table)
+        _check_coverage(table, sch, vocab)
         unknown: list[str] = []
-        for row in table.itertuples(index=False):
+        for row, vkey in zip(table.itertuples(index=False), vocab):
             raw = getattr(row, sch.source, None) if sch.source in table.columns else None
             value = _norm(raw)
             if sch.source == "objective_class" and value:
                 value = str(int(float(value)))
-            mapping = sch.mapping[row.dataset]
+            mapping = sch.mapping[vkey]
             if value not in mapping:
                 if sch.source == "objective_class" and not value:
                     excluded[(row.dataset, "no objective class")] += 1
@@ -213,13 +221,23 @@ def apply_scheme(
     return out, rep_classes, report
 
 
-def _check_coverage(table: pd.DataFrame, sch: Scheme) -> None:
-    datasets = sorted(set(table["dataset"]))
-    uncovered = [d for d in datasets if d not in sch.mapping]
+def mapping_keys(table: pd.DataFrame) -> list[str]:
+    """Per row, the scheme mapping to use: ``label_source`` where set, else ``dataset``."""
+    datasets = [str(d) for d in table["dataset"]]
+    if "label_source" not in table.columns:
+        return datasets
+    return [str(s) if isinstance(s, str) and s else d for s, d in zip(table["label_source"], datasets)]
+
+
+def _check_coverage(table: pd.DataFrame, sch: Scheme, vocab: list[str]) -> None:
+    uncovered = sorted(set(vocab) - set(sch.mapping))
     if uncovered:
+        extra = (" (flow_png tables hold composite classes only: use scheme composite3 or native)"
+                 if "flow_png" in uncovered else "")
         raise ConfigError(
-            f"label scheme {sch.name} does not cover dataset(s) {uncovered}; it covers {sorted(sch.mapping)}"
+            f"label scheme {sch.name} does not cover dataset(s) {uncovered}; it covers {sorted(sch.mapping)}{extra}"
         )
+    datasets = sorted(set(table["dataset"]))
     if sch.source == "objective_class":
         for ds in datasets:
             part = table[table["dataset"] == ds]

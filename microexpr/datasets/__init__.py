@@ -6,6 +6,10 @@ takes an explicit ``root`` and only the keyword options its ``read`` function de
 missing apexes: ``midpoint``, ``middle``, ``flow_peak``, ``dc_rois``), ``repairs`` (extra
 keyed repairs), ``on_problem`` (``raise`` default, or ``skip``), ``variant`` where a
 dataset has releases (CASME II ``raw``/``cropped``, SMIC ``HS``/``VIS``/``NIR``).
+
+``flow_png`` reads a folder of precomputed STSTNet-style flow images alone (no corpus
+needed); its rows carry the corpus each image comes from (casme2/samm/smic) in
+``dataset``, see :mod:`microexpr.datasets.flow_png_folder`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ READERS: dict[str, str] = {
     "casme": "casme",
     "casme_sq": "casme_sq",
     "manifest": "manifest",
+    "flow_png": "flow_png_folder",
 }
 
 
@@ -48,6 +53,12 @@ def reader_options(name: str) -> dict[str, Any]:
     """The keyword options of dataset ``name``'s reader with their defaults."""
     sig = inspect.signature(reader_module(name).read)
     return {p.name: p.default for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY}
+
+
+def reader_corpora(name: str) -> tuple[str, ...]:
+    """Values reader ``name`` writes in the ClipTable's ``dataset`` column: its own name, or
+    the corpora it infers (``flow_png`` -> casme2, samm, smic; module attribute ``CORPORA``)."""
+    return tuple(getattr(reader_module(name), "CORPORA", (name,)))
 
 
 def list_datasets() -> list[str]:
@@ -88,5 +99,6 @@ __all__ = [
     "list_datasets",
     "load_landmarks",
     "read_dataset",
+    "reader_corpora",
     "reader_options",
 ]

@@ -49,6 +49,21 @@ def resolve_representation_params(name: str, params: Mapping[str, Any] | None = 
     return resolve_params(name, get_representation(name).params, params)
 
 
+def refuse_flow_png_rows(table: pd.DataFrame, name: str) -> None:
+    """Raise when ``table`` holds rows read from precomputed flow PNGs (``flow_png`` column):
+    they have no video frames, so no representation can be computed from them."""
+    if "flow_png" not in table.columns:
+        return
+    png = table["flow_png"].map(lambda v: isinstance(v, str) and bool(v))
+    if png.any():
+        keys = table.loc[png, "key"].tolist()
+        raise ConfigError(
+            f"representation {name!r} needs video frames, but {len(keys)} clip(s) (e.g. {keys[0]}) come from a folder "
+            f"of precomputed flow images (dataset reader flow_png) and have none; use a method that reads those "
+            f"images (ststnet, laenet, off_apexnet) or read the corpora themselves (casme2, samm, smic)"
+        )
+
+
 def _array_key(name: str, resolved: dict[str, Any], job: ClipJob) -> str:
     rep = get_representation(name)
     return cache_key({
@@ -109,6 +124,7 @@ def load_inputs_with_stats(
         n_jobs = os.cpu_count() or 1
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise ConfigError(f"n_jobs must be a positive integer or None, got {n_jobs!r}")
+    refuse_flow_png_rows(table, name)
     jobs = [ClipJob.from_row(row) for row in table.to_dict("records")]
     if not jobs:
         raise PreprocessingError(f"load_inputs({name!r}): the table has no rows")

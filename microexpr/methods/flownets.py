@@ -5,6 +5,13 @@ Inputs: the ``flow_image`` representation (28x28, channels u, v, strain; see
 STSTNet-style PNGs (``microexpr.sources.flow_png``; eye masking cannot be applied to
 those, so ``eye_mask`` must then be false).
 
+A table read by the ``flow_png`` dataset reader (the PNG folder alone, no corpus; rows
+with a ``flow_png`` path) is read from those PNG files directly: ``flow_png_dir`` is then
+not needed; if it is given it must be that same folder (or hold the files), else it is a
+ConfigError, so that one run never mixes two image sources. Such a table has no
+landmarks, so ``eye_mask`` must be false (LAENet's default is true: set it). A table
+mixing PNG rows and corpus rows is refused.
+
 Pixel convention (``pixel_convention``): ``rgb01`` (u, v, strain / 255; what models
 trained here use) or ``opencv_bgr255`` (OpenCV's BGR order, float 0-255: what the
 published STSTNet weights expect). ``auto`` = ``opencv_bgr255`` when ``weights_dir``
@@ -38,7 +45,7 @@ import torch.nn as nn
 
 from ..errors import ConfigError, ModelError
 from ..models.registry import create_model
-from ..sources.flow_png import CONVENTIONS, FlowPngFolder, convert_uvs, normalise_name
+from ..sources.flow_png import CONVENTIONS, FlowPngFolder, convert_uvs, normalise_name, read_png
 from ..training.batched import train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
@@ -100,7 +107,21 @@ class FlowNetMethod:
                from_png: bool = True) -> torch.Tensor:
         """Model inputs ``(n, C, 28, 28)`` float32 for every row of ``table``."""
         conv = self.convention()
-        if self.flow_png_dir is not None and from_png:
+        png_paths = table_png_paths(table) if from_png else None
+        if png_paths is not None:
+            mask = self.eye_mask if eye_mask is None else eye_mask
+            if mask:
+                raise ConfigError(f"{self.model_name}: eye_mask cannot be applied to precomputed flow PNGs (the flow_png "
+                                  "reader's clips have no landmarks); set eye_mask: false under method.params")
+            if self.flow_png_dir is not None:
+                _check_same_folder(self.flow_png_dir, png_paths)
+            self.png_table_ = True
+            arrays = [read_png(Path(p), conv) for p in png_paths]
+            shapes = {a.shape for a in arrays}
+            if len(shapes) > 1:
+                raise ModelError(f"flow PNGs of different sizes {sorted(shapes)}; all must be alike (28x28x3)")
+            arr = np.stack(arrays)
+        elif self.flow_png_dir is not None and from_png:
             if self._png is None:
                 self._png = FlowPngFolder(self.flow_png_dir)
             arr = self._png.load(table, conv)
@@ -151,8 +172,9 @@ class FlowNetMethod:
         if getattr(self, "model_", None) is None or not hasattr(self, "model_kwargs_"):
             raise ModelError(f"{self.model_name}: nothing to export; fit the method first "
                              "(published per-subject weights are not one deployable model)")
-        if self.flow_png_dir is not None:
-            raise ModelError(f"{self.model_name}: a model trained on precomputed flow PNGs ({self.flow_png_dir}) cannot be "
+        if self.flow_png_dir is not None or getattr(self, "png_table_", False):
+            where = self.flow_png_dir or "the flow_png dataset reader"
+            raise ModelError(f"{self.model_name}: a model trained on precomputed flow PNGs ({where}) cannot be "
                              "exported for video inference, because their preprocessing is unknown; train from the datasets")
         return {"model_name": self.model_name, "model_kwargs": dict(self.model_kwargs_),
                 "state_dict": self.model_.state_dict(), "input_name": "flow_image",
@@ -324,6 +346,30 @@ class OffApexNetMethod(FlowNetMethod):
 
     model_name = "off_apexnet"
     channels = (0, 1)
+
+
+def table_png_paths(table: pd.DataFrame) -> list[str] | None:
+    """The ``flow_png`` path of every row (a table from the ``flow_png`` reader), or None when
+    the table has none; a table mixing PNG rows and corpus rows is a ConfigError."""
+    if "flow_png" not in table.columns or len(table) == 0:
+        return None
+    has = [isinstance(v, str) and bool(v) for v in table["flow_png"]]
+    if not any(has):
+        return None
+    if not all(has):
+        other = [k for k, h in zip(table["key"], has) if not h]
+        raise ConfigError(f"the clip table mixes precomputed flow PNGs (flow_png reader) with clips read from corpora "
+                          f"(e.g. {other[0]}); one run must use one image source: list either flow_png or the corpora "
+                          "under data.datasets")
+    return [str(v) for v in table["flow_png"]]
+
+
+def _check_same_folder(folder: str, paths: list[str]) -> None:
+    root = Path(folder).expanduser().resolve()
+    outside = [p for p in paths if not Path(p).resolve().is_relative_to(root)]
+    if outside:
+        raise ConfigError(f"flow_png_dir {folder} is not the folder the flow_png dataset reader read ({outside[0]} is "
+                          "outside it); leave flow_png_dir null: the images are read from the table's PNG files")
 
 
 def _labels(table: pd.DataFrame, ctx: RunContext) -> np.ndarray:

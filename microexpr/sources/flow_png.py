@@ -94,7 +94,8 @@ class FlowPngFolder:
             for p in fold_pngs:
                 label_dir = p.parent.name
                 if not label_dir.isdigit():
-                    raise DatasetFormatError(f"{p}: label folder {label_dir!r} is not a class number (0, 1, 2)")
+                    raise DatasetFormatError(f"{p}: label folder {label_dir!r} is not a class number (0, 1, 2); rename it "
+                                           "0 (negative), 1 (positive) or 2 (surprise)")
                 self._add(p, int(label_dir))
 
     def _add(self, path: Path, label: int | None) -> None:

@@ -15,7 +15,9 @@ from .fakes import WRITERS
 
 
 def test_every_reader_has_a_fake_writer():
-    assert set(WRITERS) == set(READERS)
+    # flow_png reads precomputed flow images (rows carry their corpus, not the reader's name):
+    # its own harness is tests/datasets/test_flow_png_reader.py
+    assert set(WRITERS) == set(READERS) - {"flow_png"}
 
 
 @pytest.fixture(params=sorted(WRITERS))
