@@ -167,6 +167,33 @@ def with_data_overrides(config: RunConfig, overrides: list[str] | dict[str, str]
     return dataclasses.replace(config, data=dataclasses.replace(config.data, datasets=datasets, aux=aux))
 
 
+def with_data_options(config: RunConfig, items: list[str]) -> RunConfig:
+    """Set reader options from ``NAME.KEY=VALUE`` strings (VALUE parsed as YAML).
+
+    E.g. ``flow_png.labels=gt.csv`` or ``smic.apex=middle``; ``NAME`` must be a dataset of the
+    config and ``KEY`` an option its reader declares (the error lists them).
+    """
+    import yaml
+
+    from .datasets import READERS, reader_options
+
+    options = {name: dict(opts) for name, opts in config.data.options.items()}
+    known = sorted(config.data.datasets) + sorted(config.data.aux)
+    for item in items:
+        target, sep, raw = item.partition("=")
+        name, dot, key = target.strip().partition(".")
+        if not sep or not dot or not name or not key:
+            raise ConfigError(f"--option {item!r}: write NAME.KEY=VALUE, e.g. --option smic.apex=middle")
+        if name not in known:
+            raise ConfigError(f"--option {item!r}: {name!r} is not a dataset of this config; its datasets: {known}")
+        reader = name if name in READERS else None
+        if reader is not None and key not in reader_options(reader):
+            raise ConfigError(f"--option {item!r}: the {reader} reader has no option {key!r}; "
+                              f"its options: {sorted(reader_options(reader))}")
+        options.setdefault(name, {})[key] = yaml.safe_load(raw)
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, options=options))
+
+
 def with_seeds(config: RunConfig, seeds: list[int]) -> RunConfig:
     """A copy of ``config`` with other seeds."""
     if not seeds or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):

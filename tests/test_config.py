@@ -13,6 +13,7 @@ from microexpr.config import (
     load_config,
     resolve_config,
     result_relevant,
+    with_data_options,
     with_data_overrides,
     with_seeds,
 )
@@ -95,6 +96,19 @@ def test_relative_roots_follow_the_config_file_and_data_overrides_the_cwd(tmp_pa
         with_data_overrides(cfg, ["samm=/x"])
     with pytest.raises(ConfigError, match="write NAME=DIR"):
         with_data_overrides(cfg, ["smic"])
+
+
+def test_data_options_from_the_command_line_are_checked_against_the_reader(tmp_path):
+    cfg = load_config(_write(tmp_path, BASE))
+    cfg2 = with_data_options(cfg, ["smic.apex=middle", "casme2.variant=cropped", "smic.apex=flow_peak"])
+    assert cfg2.data.options == {"smic": {"apex": "flow_peak"}, "casme2": {"variant": "cropped"}}
+    assert cfg.data.options == {}  # the original is untouched
+    with pytest.raises(ConfigError, match=r"the smic reader has no option 'labels'; its options: \[.*'apex'"):
+        with_data_options(cfg, ["smic.labels=x.csv"])
+    with pytest.raises(ConfigError, match="'samm' is not a dataset of this config"):
+        with_data_options(cfg, ["samm.apex=middle"])
+    with pytest.raises(ConfigError, match="write NAME.KEY=VALUE"):
+        with_data_options(cfg, ["apex=middle"])
 
 
 def test_resolve_requires_every_root_and_fills_defaults(tmp_path):

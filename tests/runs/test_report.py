@@ -87,6 +87,8 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "give each with --data NAME=DIR" in capsys.readouterr().err
     assert main(["run", str(cfg), "--data", "samm=/x", "--quiet"]) == 2
     assert "'samm' is not a dataset of this config" in capsys.readouterr().err
+    assert main(["run", str(cfg), "--data", "casme2=/x", "--option", "casme2.labels=gt.csv", "--quiet"]) == 2
+    assert "the casme2 reader has no option 'labels'" in capsys.readouterr().err
 
 
 def test_report_of_several_runs_prints_one_table_of_all_beside_the_paper(finished_run, tmp_path, capsys):
