@@ -46,7 +46,7 @@ import torch.nn as nn
 from ..errors import ConfigError, ModelError
 from ..models.registry import create_model
 from ..sources.flow_png import CONVENTIONS, FlowPngFolder, convert_uvs, normalise_name, read_png
-from ..training.batched import train_folds_batched
+from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
 from .base import RunContext
@@ -185,9 +185,19 @@ class FlowNetMethod:
 class BatchedFlowNetMethod(FlowNetMethod):
     """Adds ``fit_predict_folds``: every fold trained at once (STSTNet/LAENet family)."""
 
+    def fold_by_fold(self, folds: list[tuple[pd.DataFrame, pd.DataFrame]], ctx: RunContext) -> list[np.ndarray]:
+        """``fit`` + ``predict_proba`` per fold: what ``fit_predict_folds`` computes, one fold at a time."""
+        out = []
+        for train, test in folds:
+            self.fit(train, ctx)
+            out.append(self.predict_proba(test, ctx))
+        return out
+
     def fit_predict_folds(self, folds: list[tuple[pd.DataFrame, pd.DataFrame]], ctx: RunContext) -> list[np.ndarray]:
         if not folds:
             return []
+        if getattr(self, "weights_dir", None) is not None:  # published weights: nothing to train
+            return self.fold_by_fold(folds, ctx)
         self.prepare(ctx)
         union = pd.concat([t for pair in folds for t in pair], ignore_index=True).drop_duplicates("key").reset_index(drop=True)
         pos = {k: i for i, k in enumerate(union["key"])}
@@ -202,6 +212,11 @@ class BatchedFlowNetMethod(FlowNetMethod):
         fold_idx = [torch.as_tensor([pos[k] for k in train["key"]]) for train, _ in folds]
         seeds = [FoldSeeds.for_fold(ctx.seed, train["key"]) for train, _ in folds]
         models = [self.new_model(s, ctx) for s in seeds]
+        reason = fused_unavailable_reason(models[0])
+        if reason is not None:  # the eager batched path is slower than fold by fold at batch 256
+            ctx.log.warning("%s: %s; training the %d folds one by one (same predictions, slower)",
+                            self.model_name, reason, len(folds))
+            return self.fold_by_fold(folds, ctx)
         self.histories_ = train_folds_batched(
             models, x_all, torch.from_numpy(y_all), fold_idx, self.train_config(), seeds,
             groups=union["subject"].to_numpy(), fold_chunk=int(self.fold_chunk), progress=ctx.progress,

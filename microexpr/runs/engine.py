@@ -173,16 +173,25 @@ def _run_pending(
     split = [(f, subset(data.table, list(f.train_keys)), subset(data.table, list(f.test_keys))) for f in pending]
     probe = create_method(config.method.name, config.method.params)
     if config.batched_folds and hasattr(probe, "fit_predict_folds"):
-        test_subjects = frozenset(subject_of[k] for f in pending for k in f.test_keys)
-        bctx = ctx.for_fold(f"{len(pending)} batched folds", test_subjects)
-        _seed_everything(seed)
-        log.info("seed %d: training %d fold(s) at once (fit_predict_folds)", seed, len(pending))
-        outputs = probe.fit_predict_folds([(tr, _hide_labels(te)) for _, tr, te in split], bctx)
-        if len(outputs) != len(pending):
-            raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results for {len(pending)} folds")
-        for (fold, _, test), proba in zip(split, outputs):
-            _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log)
-        return [(seed, f.name) for f in pending]
+        # Groups of the method's fold_chunk (all pending folds if it has none): each group's
+        # fold files are written as soon as it finishes, so a killed run keeps them.
+        group = max(1, int(getattr(probe, "fold_chunk", 0) or len(pending)))
+        done_batched: list[tuple[int, str]] = []
+        for start in range(0, len(split), group):
+            part = split[start:start + group]
+            test_subjects = frozenset(subject_of[k] for f, _, _ in part for k in f.test_keys)
+            bctx = ctx.for_fold(f"{len(part)} batched folds", test_subjects)
+            _seed_everything(seed)
+            log.info("seed %d: training fold(s) %d-%d of %d at once (fit_predict_folds)",
+                     seed, start + 1, start + len(part), len(split))
+            outputs = probe.fit_predict_folds([(tr, _hide_labels(te)) for _, tr, te in part], bctx)
+            if len(outputs) != len(part):
+                raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results "
+                                 f"for {len(part)} folds")
+            for (fold, _, test), proba in zip(part, outputs):
+                _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log)
+                done_batched.append((seed, fold.name))
+        return done_batched
     done: list[tuple[int, str]] = []
     bar = tqdm(total=len(pending), desc=f"{config.name} seed {seed}", unit="fold", disable=not progress)
     try:

@@ -4,8 +4,7 @@ For the STSTNet/LAENet family (``ParallelStreamNet``) the parameters of ``F`` fo
 are stacked along a leading fold axis and trained together:
 
 - all streams of a fold share kernel size and padding, so they are one convolution with
-  ``sum(widths)`` filters (one ``conv2d`` per fold; grouped convolutions over folds were
-  measured slower on CPU);
+  ``sum(widths)`` filters;
 - BatchNorm statistics are computed per fold over that fold's real samples only (folds
   have different training-set sizes, so batches are padded and the padding is ignored);
   BN is applied *after* max pooling on the pooled values, which is the same function
@@ -17,23 +16,55 @@ are stacked along a leading fold axis and trained together:
 - every fold draws its epoch order, dropout masks and augmentation from its own
   generators (``FoldSeeds``) in the same order as ``train_model`` does.
 
-Hence the trained weights equal fold-by-fold training with the same seeds up to
-floating-point rounding (convolution summation order, BN applied after pooling); ``tests/flownets/test_batched.py`` states the tolerance. Folds are processed
-in chunks of ``fold_chunk`` to bound memory.
+Two backends compute each step's losses and gradients (``backend=``):
 
-Speed (``benchmarks/batched_folds_bench.py``, one CPU thread on a shared 2-core machine):
-at the released batch size 256 this path is *slower* than the plain per-fold loop
-(0.37x for 68 folds, 0.7-0.8x for 8 folds): each fold's batch already gives large,
-memory-bound tensor operations, so stacking only adds memory traffic. It pays off only
-where per-operation overhead dominates (small batches: 1.2x at batch 32 on 8 folds;
-~4x at batch 22-32 on a 120-clip set).
+- ``"fused"``: compiled CPU kernels (``stream_kernels``, driven by ``fused_step``) make one
+  pass over the pre-pool maps forward and one backward, in cache, image by image; all
+  folds read one shared copy of the images through row indices (no per-fold batch copies,
+  no padding work for ragged batches). Built with the system C compiler on first use;
+- ``"eager"``: PyTorch ops (one ``conv2d`` per fold; grouped convolutions over folds were
+  measured slower on CPU) and ``torch.autograd``;
+- ``"auto"`` (default): fused, else eager with a logged warning when the kernels cannot
+  be built (no compiler, unsupported platform).
+
+Hence the trained weights equal fold-by-fold training with the same seeds up to
+floating-point rounding (convolution summation order, BN applied after pooling);
+``tests/flownets/test_batched.py`` states the tolerance (max |dprob| <= 1e-4; measured
+~1e-8 at lr 5e-5). Folds are processed in chunks of ``fold_chunk`` to bound memory.
+Ties inside a pooling window go to the first maximum in row-major order, as PyTorch's
+max-pool; the fused path compares the convolution outputs, the module their BN'd
+values, so two outputs that differ only below BN's rounding can pick different winners.
+
+Speed (``python benchmarks/batched_folds_bench.py [--threads 1]``: full CDE LOSO, 68
+folds, 442 synthetic 28x28x3 clips, STSTNet, batch 256, 20 epochs, the two paths
+alternating block by block; batched time includes compiling the kernels, ~1.2-2 s; a
+shared 2-core AMD EPYC VM whose load from other jobs moved every figure by +-25%):
+
+- PyTorch's default threads (2) for both: plain 130.0 s vs fused 25.8 s = 5.05x;
+  plain 155.2 s vs fused 34.5 s = 4.49x (max |dprob| 4.5e-6 both);
+- one thread for both: plain 219.5 s vs fused 48.3 s = 4.54x; 209.7 s vs 43.2 s = 4.85x
+  (max |dprob| 5.4e-7).
+
+So about 4.5-5x at equal epochs and equal predictions; the 5x aimed at is reached only
+in the quieter runs.
+
+Where the fused path's time goes (per 256 images, measured in place, noisy machine):
+forward kernel ~4-6 ms, backward kernel ~7-9 ms, head ~1-2 ms, dropout masks ~3 ms (the
+same draws as ``SeededDropout``: ``dropout_masks`` takes them with ``torch.rand``,
+3x faster than ``bernoulli_``, where a start-up check shows the two agree bit for bit) --
+a plain PyTorch step on the same batch takes ~110 ms, ~7 ms of it in ``bernoulli_``.
+The eager backend is *slower* than the plain loop at batch 256 (0.37x on the full run
+before the fused path existed; 0.48x with ``--quick --epochs 4 --threads 1 --backend
+eager``): each fold's batch already gives large memory-bound tensor operations, so
+stacking only adds memory traffic.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -42,12 +73,16 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError, ModelError
 from ..models.layers import ParallelStreamNet, dropout_scale_mask
+from .fused_step import FusedStreamStep
 from .loop import Augment, TrainConfig, TrainHistory, lr_at
 from .sampling import Sampler, validation_split
 from .seeding import FoldSeeds
+from .stream_kernels import Geometry, StreamKernels, load_stream_kernels
 
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
+BACKENDS = ("auto", "fused", "eager")
+logger = logging.getLogger(__name__)
 
 
 class StackedStreamNet:
@@ -71,6 +106,7 @@ class StackedStreamNet:
         self.n_folds = len(models)
         self.channels = sum(self.widths)
         self.in_chans = ref.in_chans
+        self.input_size, self.num_classes = ref.input_size, ref.num_classes
         with torch.no_grad():
             def cat(get):  # (F, channels, ...) from each model's streams, in stream order
                 return torch.stack([torch.cat([get(c, b) for c, b in m.streams()]) for m in models]).clone()
@@ -112,15 +148,7 @@ class StackedStreamNet:
                 mean64 = rm.sum((1, 3, 4), dtype=torch.float64) / count
                 var64 = (rm * rm).sum((1, 3, 4), dtype=torch.float64) / count - mean64 * mean64
                 mean, var = mean64.to(r.dtype), var64.clamp(min=0).to(r.dtype)
-            with torch.no_grad():
-                active = torch.tensor([int(n) > 0 for n in sizes])
-                count = torch.tensor([max(int(n), 1) * S * S for n in sizes], dtype=torch.float32)[:, None]
-                unbiased = var.detach() * count / (count - 1).clamp(min=1)
-                new_mean = self.running_mean * (1 - BN_MOMENTUM) + BN_MOMENTUM * mean.detach()
-                new_var = self.running_var * (1 - BN_MOMENTUM) + BN_MOMENTUM * unbiased
-                self.running_mean.copy_(torch.where(active[:, None], new_mean, self.running_mean))
-                self.running_var.copy_(torch.where(active[:, None], new_var, self.running_var))
-                self.batches_tracked.add_(active.long())
+            self.track_running_stats(mean, var, sizes)
         else:
             mean, var = self.running_mean, self.running_var
         negative = bool((self.gamma < 0).any())
@@ -139,14 +167,43 @@ class StackedStreamNet:
         pooled = F.avg_pool2d(y.reshape(Fn * B, K, P, P), 2, 2).reshape(Fn, B, -1)
         return torch.baddbmm(self.fc_bias[:, None, :], pooled, self.fc_weight.transpose(1, 2))
 
-    def dropout_masks(self, sizes: Sequence[int], generators: Sequence[torch.Generator], pooled: int) -> torch.Tensor:
-        """Per-fold dropout multipliers drawn stream by stream, as ``SeededDropout`` does."""
+    @torch.no_grad()
+    def track_running_stats(self, mean: torch.Tensor, var: torch.Tensor, sizes: Sequence[int]) -> None:
+        """BatchNorm's running-statistics update from batch ``mean``/biased ``var`` ``(F, channels)``;
+        folds with no rows this step are left untouched."""
+        S2 = (self.input_size + 2 * self.padding - 2) ** 2
+        active = torch.tensor([int(n) > 0 for n in sizes])
+        count = torch.tensor([max(int(n), 1) * S2 for n in sizes], dtype=torch.float32)[:, None]
+        unbiased = var.detach() * count / (count - 1).clamp(min=1)
+        new_mean = self.running_mean * (1 - BN_MOMENTUM) + BN_MOMENTUM * mean.detach()
+        new_var = self.running_var * (1 - BN_MOMENTUM) + BN_MOMENTUM * unbiased
+        self.running_mean.copy_(torch.where(active[:, None], new_mean, self.running_mean))
+        self.running_var.copy_(torch.where(active[:, None], new_var, self.running_var))
+        self.batches_tracked.add_(active.long())
+
+    def dropout_masks(self, sizes: Sequence[int], generators: Sequence[torch.Generator], pooled: int,
+                      fold_map: Callable[[Callable[[int, int], None], int], None] | None = None) -> torch.Tensor:
+        """Per-fold dropout multipliers ``(F, B, channels, P, P)`` drawn stream by stream, as
+        ``SeededDropout`` does. ``fold_map(fn, F)`` may run ``fn(f0, f1)`` over fold ranges in
+        threads (each fold has its own generator and rows, so the result is the same)."""
         B = max(sizes)
         masks = torch.zeros(self.n_folds, B, self.channels, pooled, pooled)
-        for f, n in enumerate(sizes):
-            if n:
-                masks[f, :n] = torch.cat([dropout_scale_mask((n, w, pooled, pooled), self.p, generators[f]) for w in self.widths], 1)
-        return masks
+
+        fast = rand_reproduces_bernoulli()
+
+        def draw(f0: int, f1: int) -> None:
+            for f in range(f0, f1):
+                start, n = 0, sizes[f]
+                for w in self.widths if n else ():
+                    shape = (n, w, pooled, pooled)
+                    if fast:  # keep flags now, one scaling below: dropout_scale_mask's values
+                        masks[f, :n, start:start + w] = torch.rand(shape, dtype=torch.float64, generator=generators[f]) < (1.0 - self.p)
+                    else:
+                        masks[f, :n, start:start + w] = dropout_scale_mask(shape, self.p, generators[f])
+                    start += w
+
+        (fold_map or (lambda fn, n: fn(0, n)))(draw, self.n_folds)
+        return masks.mul_(1.0 / (1.0 - self.p)) if fast else masks
 
     @torch.no_grad()
     def write_back(self, models: Sequence[ParallelStreamNet]) -> None:
@@ -197,6 +254,28 @@ class StackedAdam:
             m.copy_(torch.where(a, m_new, m)); v.copy_(torch.where(a, v_new, v)); p.copy_(torch.where(a, p_new, p))
 
 
+@functools.lru_cache(maxsize=1)
+def rand_reproduces_bernoulli() -> bool:
+    """Whether ``torch.rand(float64) < q`` gives exactly ``bernoulli_(q)``'s draws and leaves
+    the generator in the same state, checked on this machine and PyTorch build.
+
+    PyTorch's default CPU ``bernoulli_`` draws one 53-bit uniform double per element from
+    the generator and compares it with ``q``, as ``torch.rand`` with float64 does, but about
+    3x slower; the MKL path some builds take (e.g. on Intel CPUs) draws differently, and
+    then this returns False and the masks come from ``bernoulli_`` itself
+    (``dropout_scale_mask``, which ``SeededDropout`` uses).
+    """
+    for n, q in ((1, 0.5), (5000, 0.3), (40000, 0.5)):
+        g1, g2 = torch.Generator(), torch.Generator()
+        g1.manual_seed(n + 7)
+        g2.set_state(g1.get_state())
+        a = torch.empty(n).bernoulli_(q, generator=g1)
+        b = torch.rand(n, dtype=torch.float64, generator=g2) < q
+        if not (torch.equal(a.bool(), b) and torch.equal(g1.get_state(), g2.get_state())):
+            return False
+    return True
+
+
 def _pad_batch(x_all: torch.Tensor, y_all: torch.Tensor, batches: list[torch.Tensor | None],
                augment: Augment | None, aug_gens: Sequence[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     sizes = [0 if b is None else len(b) for b in batches]
@@ -212,6 +291,16 @@ def _pad_batch(x_all: torch.Tensor, y_all: torch.Tensor, batches: list[torch.Ten
         xb[f, :len(b)] = xf
         yb[f, :len(b)] = y_all[b]
     return xb, yb, sizes
+
+
+def _rows_batch(y_all: torch.Tensor, batches: list[torch.Tensor | None]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Row indices and labels ``(F, B)`` of one step (zero-padded), and the per-fold sizes."""
+    sizes = [0 if b is None else len(b) for b in batches]
+    rows = torch.zeros(len(batches), max(sizes), dtype=torch.long)
+    for f, b in enumerate(batches):
+        if b is not None:
+            rows[f, :len(b)] = b
+    return rows, y_all[rows], sizes
 
 
 def _fold_losses(logits: torch.Tensor, yb: torch.Tensor, sizes: Sequence[int]) -> torch.Tensor:
@@ -236,11 +325,15 @@ def train_folds_batched(
     progress: bool = False,
     desc: str = "folds",
     log: logging.Logger | None = None,
+    backend: str = "auto",
 ) -> list[TrainHistory]:
     """Train ``models[f]`` in place on rows ``fold_indices[f]`` of ``(x_all, y_all)``.
 
     Same contract as calling ``train_model(models[f], x_all[idx], y_all[idx], cfg,
     seeds[f], groups=groups[idx])`` for every fold, but all folds of a chunk at once.
+    ``backend``: ``"fused"`` (compiled kernels, ``stream_kernels``), ``"eager"`` (PyTorch
+    ops + autograd) or ``"auto"`` (fused, falling back to eager with a logged warning
+    when the kernels cannot be built). Both give the same results up to rounding.
     """
     if not (len(models) == len(fold_indices) == len(seeds)):
         raise ConfigError("train_folds_batched: models, fold_indices and seeds must have the same length")
@@ -249,20 +342,66 @@ def train_folds_batched(
                           "set batched_folds: false to use it fold by fold")
     if fold_chunk < 1:
         raise ConfigError(f"fold_chunk must be >= 1, got {fold_chunk}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
     y_all = torch.as_tensor(y_all, dtype=torch.long)
+    n_classes = models[0].num_classes if models else 0
+    for f, idx in enumerate(fold_indices):
+        idx = torch.as_tensor(idx)
+        if idx.numel() == 0 or int(idx.min()) < 0 or int(idx.max()) >= len(y_all):
+            raise ConfigError(f"{desc}: fold {f} has {idx.numel()} training rows; need a non-empty set of row "
+                              f"positions in [0, {len(y_all)})")
+        y = y_all[idx]
+        if int(y.min()) < 0 or int(y.max()) >= n_classes:
+            raise ConfigError(f"{desc}: fold {f} has training labels outside 0..{n_classes - 1} "
+                              f"(got {int(y.min())}..{int(y.max())}); give every training clip a class of the model")
+    kernels = _kernels_for(models, backend, log) if backend != "eager" and models else None
+    ximg = kernels.pad_images(x_all) if kernels is not None and augment is None else None
     hists: list[TrainHistory] = []
     chunks = [list(range(s, min(s + fold_chunk, len(models)))) for s in range(0, len(models), fold_chunk)]
     bar = tqdm(total=len(chunks) * cfg.epochs, desc=desc, disable=not progress, leave=False)
     for chunk in chunks:
         hists.extend(_train_chunk([models[i] for i in chunk], x_all, y_all, [torch.as_tensor(fold_indices[i]) for i in chunk],
-                                  cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar))
+                                  cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar, kernels, ximg))
     bar.close()
     if log is not None:
-        log.info("%s: trained %d folds batched (%d epochs, chunks of %d)", desc, len(models), cfg.epochs, fold_chunk)
+        log.info("%s: trained %d folds batched (%d epochs, chunks of %d, %s)", desc, len(models), cfg.epochs, fold_chunk,
+                 "fused kernels" if kernels is not None else "eager")
     return hists
 
 
-def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar) -> list[TrainHistory]:
+def fused_unavailable_reason(model: ParallelStreamNet) -> str | None:
+    """Why the fused kernels cannot train ``model``'s architecture here (``None``: they can).
+
+    Builds (or reuses) the kernels. Callers that would otherwise fall back to the eager
+    batched path -- slower than plain fold-by-fold training at batch 256 -- can train fold by
+    fold instead, with the same predictions.
+    """
+    try:
+        _kernels_for([model], "fused", None)
+    except ModelError as exc:
+        return str(exc)
+    return None
+
+
+def _kernels_for(models: Sequence[ParallelStreamNet], backend: str, log: logging.Logger | None) -> StreamKernels | None:
+    """The compiled kernels for ``models``' architecture, or ``None`` (eager) when they cannot
+    be built and ``backend == "auto"``."""
+    StackedStreamNet(models[:1])  # validates the architecture before any compiling
+    m = models[0]
+    geom = Geometry(in_chans=m.in_chans, channels=sum(m.widths), input_size=m.input_size,
+                    padding=m.padding, num_classes=m.num_classes)
+    try:
+        return load_stream_kernels(geom)
+    except (RuntimeError, OSError) as exc:
+        if backend == "fused":
+            raise ModelError(f"the fused training kernels could not be built: {exc}; "
+                             "install a C compiler (gcc/clang, or set CC) or use backend='eager'") from exc
+        (log or logger).warning("fused training kernels unavailable (%s); training with PyTorch ops (eager, slower)", exc)
+        return None
+
+
+def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar, kernels, ximg) -> list[TrainHistory]:
     Fn = len(models)
     g_data = [s.generator("data") for s in seeds]
     g_drop = [s.generator("dropout") for s in seeds]
@@ -280,10 +419,11 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
         indices = train_idx
     net = StackedStreamNet(models)
     opt = StackedAdam(net.params, Fn, weight_decay=cfg.weight_decay)
+    fused = FusedStreamStep(net, kernels, threads=torch.get_num_threads()) if kernels is not None else None
     hists = [TrainHistory() for _ in range(Fn)]
     best_loss = np.full(Fn, math.inf)
     best = None
-    pooled = None
+    pooled = net_pooled_size(net, x_all)
     for epoch in range(cfg.epochs):
         lr = lr_at(cfg, epoch)
         orders = [indices[f][sampler(y_all[indices[f]], g_data[f])] for f in range(Fn)]
@@ -291,15 +431,23 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
         totals = np.zeros(Fn)
         for k in range(max(len(b) for b in batches)):
             step_batches = [b[k] if k < len(b) else None for b in batches]
-            xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
-            if pooled is None:
-                with torch.no_grad():
-                    pooled = net_pooled_size(net, xb)
-            masks = net.dropout_masks(sizes, g_drop, pooled) if net.p > 0 else None
-            losses = _fold_losses(net.forward(xb, sizes, training=True, masks=masks), yb, sizes)
-            grads = torch.autograd.grad(losses.sum(), net.params)
+            if fused is None:
+                xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
+                masks = net.dropout_masks(sizes, g_drop, pooled) if net.p > 0 else None
+                losses = _fold_losses(net.forward(xb, sizes, training=True, masks=masks), yb, sizes)
+                grads = torch.autograd.grad(losses.sum(), net.params)
+                losses = losses.detach()
+            else:
+                rows, yb, sizes = _rows_batch(y_all, step_batches)
+                step_img = ximg
+                if augment is not None:  # augmented copies, one row per (fold, slot)
+                    xb, _, _ = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
+                    step_img = fused.pad_images(xb.flatten(0, 1))
+                    rows = torch.arange(rows.numel()).view(rows.shape)
+                masks = net.dropout_masks(sizes, g_drop, pooled, fused.fold_map) if net.p > 0 else None
+                losses, grads = fused(step_img, rows, sizes, yb, masks)
             opt.step(grads, np.array(sizes) > 0, lr)
-            totals += losses.detach().numpy() * np.array(sizes)
+            totals += losses.numpy() * np.array(sizes)
         for f in range(Fn):
             hists[f].train_loss.append(float(totals[f] / len(orders[f])))
         if val_idx is not None:
@@ -324,6 +472,8 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
     else:
         for h in hists:
             h.kept_epoch = cfg.epochs - 1
+    if fused is not None:
+        fused.close()
     net.write_back(models)
     return hists
 

@@ -6,18 +6,30 @@ BatchNorm applied after pooling, summation order). Adam amplifies rounding: a gr
 component that is ~0 up to rounding becomes a step of +-lr after normalisation, so the
 difference grows with lr and the number of updates (measured here: ~1e-6 at lr 5e-5;
 ~1e-4 at lr 1e-3; at lr 1e-2 the runs drift apart after ~10 epochs).
+
+Both batched backends are covered: ``fused`` (the compiled kernels; what ``auto`` picks
+when a C compiler is present, so the method-level test runs it) is checked against
+autograd on the ``nn.Module``s step by step, and against ``eager`` over whole trainings.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from microexpr.errors import ConfigError, ModelError
 from microexpr.methods import RunContext, create_method
 from microexpr.models import create_model
-from microexpr.training.batched import StackedAdam, StackedStreamNet
+from microexpr.models.layers import dropout_scale_mask
+from microexpr.training import stream_kernels
+from microexpr.training.batched import StackedAdam, StackedStreamNet, train_folds_batched
+from microexpr.training.fused_step import FusedStreamStep
+from microexpr.training.loop import TrainConfig, predict_proba
+from microexpr.training.seeding import FoldSeeds, seeded_init
 from synthetic import CLASSES, clip_table, flow_images, loso_folds, write_pngs
 
 TOL = 1e-4
@@ -90,3 +102,182 @@ def test_stacked_adam_matches_torch_adam_and_skips_inactive_folds():
                 p.grad = gr[f].clone()
                 ref.step()
         np.testing.assert_allclose(stacked[f].numpy(), p.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def _module_grads(m, xb, yb, mask):
+    """Loss and parameter gradients of one training step of ``m`` (autograd on the module)."""
+    m.train()
+    m.zero_grad()
+    outs = [m.maxpool(bn(m.relu(conv(xb)))) for conv, bn in m.streams()]
+    logits = m.fc(torch.flatten(m.avgpool(torch.cat(outs, 1) * mask), 1))
+    loss = torch.nn.functional.cross_entropy(logits, yb)
+    loss.backward()
+    cat = lambda get: torch.cat([get(c, b) for c, b in m.streams()])  # noqa: E731
+    grads = [cat(lambda c, b: c.weight.grad), cat(lambda c, b: c.bias.grad), cat(lambda c, b: b.weight.grad),
+             cat(lambda c, b: b.bias.grad), m.fc.weight.grad, m.fc.bias.grad]
+    return float(loss.detach()), grads
+
+
+@pytest.mark.parametrize("name", ["ststnet", "laenet"])
+def test_fused_step_matches_autograd_on_the_module(name):
+    """The compiled kernels give the loss and every gradient of autograd on ``nn.Module``s:
+    ragged folds (one empty), negative BN scales (min-pooling), tied maxima (a flat image
+    region) and dropout masks."""
+    torch.manual_seed(0)
+    models = [create_model(name) for _ in range(3)]
+    with torch.no_grad():
+        for m in models:
+            for _, bn in m.streams():
+                bn.weight.uniform_(-1, 1)
+                bn.bias.normal_()
+    x_all = torch.rand(40, 3, 28, 28) * 255
+    x_all[:6, :, 8:20, 8:20] = 7.0  # identical patches: ties inside pooling windows
+    y_all = torch.randint(0, 3, (40,))
+    net = StackedStreamNet(models)
+    step = FusedStreamStep(net)
+    rows = torch.stack([torch.randperm(40)[:12] for _ in range(3)])
+    rows[0, :6] = torch.arange(6)
+    sizes = [12, 7, 0]
+    K, P = net.channels, models[0].pooled_size
+    masks = (torch.rand(3, 12, K, P, P) > 0.5).float() * 2
+    losses, grads = step(step.pad_images(x_all), rows, sizes, y_all[rows], masks)
+    for f in range(2):
+        n = sizes[f]
+        ref_loss, ref = _module_grads(models[f], x_all[rows[f, :n]], y_all[rows[f, :n]], masks[f, :n])
+        assert abs(float(losses[f]) - ref_loss) < 1e-5
+        for g, r in zip(grads, ref):
+            np.testing.assert_allclose(g[f].numpy(), r.numpy(), rtol=0, atol=2e-5 * float(r.abs().max()))
+        # running statistics: BatchNorm's own update (momentum 0.1, unbiased variance)
+        rm = torch.cat([bn.running_mean for _, bn in models[f].streams()])
+        rv = torch.cat([bn.running_var for _, bn in models[f].streams()])
+        np.testing.assert_allclose(net.running_mean[f].numpy(), rm.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(net.running_var[f].numpy(), rv.numpy(), rtol=1e-5, atol=1e-6)
+    assert all(float(g[2].abs().max()) == 0 for g in grads)  # the empty fold gets no gradient
+    assert int(net.batches_tracked[2]) == 0 and int(net.batches_tracked[0]) == 1
+
+
+def _train_tiny(backend, augment=None, epochs=3):
+    torch.manual_seed(1)
+    x = torch.rand(30, 3, 28, 28) * 255
+    y = torch.arange(30) % 3
+    folds = [torch.arange(0, 25), torch.arange(5, 30), torch.arange(0, 30, 2)]
+    seeds = [FoldSeeds.for_fold(3, [str(i) for i in f.tolist()]) for f in folds]
+    models = []
+    for s in seeds:
+        with seeded_init(s.init):
+            models.append(create_model("ststnet"))
+    cfg = TrainConfig(epochs=epochs, lr=1e-3, batch_size=8)
+    hists = train_folds_batched(models, x, y, folds, cfg, seeds, augment=augment, fold_chunk=2, backend=backend)
+    return [predict_proba(m, x) for m in models], hists
+
+
+@pytest.mark.parametrize("augment", [None, "colour_shift"])
+def test_fused_and_eager_backends_train_the_same_models(augment):
+    aug = None
+    if augment == "colour_shift":
+        from microexpr.training.augment import colour_shift
+        aug = lambda xb, g: colour_shift(xb, 20.0, g, p=0.5)  # noqa: E731
+    fused, h_fused = _train_tiny("fused", aug)
+    eager, h_eager = _train_tiny("eager", aug)
+    for a, b, ha, hb in zip(fused, eager, h_fused, h_eager):
+        assert np.abs(a - b).max() <= TOL
+        np.testing.assert_allclose(ha.train_loss, hb.train_loss, rtol=1e-4)
+
+
+def test_auto_backend_falls_back_to_eager_with_a_warning(monkeypatch, caplog):
+    import microexpr.training.batched as batched
+
+    def broken(geom):
+        raise RuntimeError("no C compiler found (test)")
+
+    monkeypatch.setattr(batched, "load_stream_kernels", broken)
+    with caplog.at_level(logging.WARNING):
+        probs, _ = _train_tiny("auto", epochs=1)
+    assert "no C compiler found (test)" in caplog.text and "eager" in caplog.text
+    eager, _ = _train_tiny("eager", epochs=1)
+    assert all(np.array_equal(a, b) for a, b in zip(probs, eager))  # the eager path ran
+    with pytest.raises(ModelError, match="backend='eager'"):
+        _train_tiny("fused", epochs=1)
+
+
+def test_kernel_build_without_a_compiler_names_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(stream_kernels, "_compilers", lambda: [])
+    with pytest.raises(RuntimeError, match="no C compiler"):
+        stream_kernels.build_library(stream_kernels.Geometry(3, 16, 28, 2, 3))
+
+
+def test_out_of_range_labels_or_rows_are_rejected_before_training():
+    x = torch.rand(6, 3, 28, 28)
+    models = [create_model("ststnet")]
+    seeds = [FoldSeeds.for_fold(0, ["a"])]
+    cfg = TrainConfig(epochs=1, batch_size=4)
+    with pytest.raises(ConfigError, match="labels outside 0..2"):
+        train_folds_batched(models, x, torch.tensor([0, 1, 2, 5, 0, 1]), [torch.arange(6)], cfg, seeds)
+    with pytest.raises(ConfigError, match=r"row positions in \[0, 6\)"):
+        train_folds_batched(models, x, torch.zeros(6, dtype=torch.long), [torch.tensor([0, 6])], cfg, seeds)
+
+
+def test_fused_step_splits_folds_across_threads_without_changing_results():
+    torch.manual_seed(2)
+    models = [create_model("ststnet") for _ in range(3)]
+    x_all = torch.rand(20, 3, 28, 28) * 255
+    rows = torch.stack([torch.randperm(20)[:9] for _ in range(3)])
+    labels = torch.randint(0, 3, (3, 9))
+    sizes = [9, 5, 8]
+    results = []
+    for threads in (1, 2):
+        net = StackedStreamNet(models)
+        step = FusedStreamStep(net, threads=threads)
+        gens = [torch.Generator().manual_seed(f) for f in range(3)]
+        masks = net.dropout_masks(sizes, gens, 10, step.fold_map)
+        losses, grads = step(step.pad_images(x_all), rows, sizes, labels, masks)
+        step.close()
+        results.append([masks, losses, *grads, net.running_mean, net.running_var])
+    for a, b in zip(*results):
+        assert torch.equal(a, b)
+    # the masks are SeededDropout's draws, stream by stream, from each fold's generator
+    g = torch.Generator().manual_seed(1)
+    ref = torch.cat([dropout_scale_mask((5, w, 10, 10), 0.5, g) for w in (3, 5, 8)], 1)
+    assert torch.equal(results[0][0][1, :5], ref) and not results[0][0][1, 5:].any()
+
+
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_dropout_masks_are_seeded_dropouts_draws(p):
+    """Stream by stream, the values ``dropout_scale_mask`` (``SeededDropout``) draws from each
+    fold's generator, which is left in the same state -- whichever way this machine draws."""
+    models = [create_model("ststnet", drop_rate=p) for _ in range(2)]
+    net = StackedStreamNet(models)
+    gens = [torch.Generator().manual_seed(11 + f) for f in range(2)]
+    ref_gens = [torch.Generator().manual_seed(11 + f) for f in range(2)]
+    for sizes in ([7, 3], [64, 0]):
+        masks = net.dropout_masks(sizes, gens, 10)
+        for f, n in enumerate(sizes):
+            if n:
+                ref = torch.cat([dropout_scale_mask((n, w, 10, 10), p, ref_gens[f]) for w in (3, 5, 8)], 1)
+                assert torch.equal(masks[f, :n], ref)
+            assert not masks[f, n:].any()
+    for g, r in zip(gens, ref_gens):
+        assert torch.equal(g.get_state(), r.get_state())
+    assert set(torch.unique(masks).tolist()) == {0.0, float(torch.tensor(1.0).mul_(1.0 / (1.0 - p)))}
+
+
+def test_without_fused_kernels_the_method_trains_fold_by_fold_with_the_same_predictions(cde, tmp_path, monkeypatch, caplog):
+    """No C compiler: the eager batched path would be slower than per-fold training, so the
+    method falls back to fold-by-fold training and says so."""
+    import microexpr.methods.flownets as flownets
+
+    table, folder = cde
+    params = dict(epochs=2, lr=5e-5, batch_size=22, flow_png_dir=str(folder))
+    ctx = RunContext(run_dir=tmp_path, cache_dir=tmp_path, classes=CLASSES, seed=3, progress=False)
+    folds = loso_folds(table)[:2]
+    batched = create_method("ststnet", params).fit_predict_folds(folds, ctx)
+    monkeypatch.setattr(flownets, "fused_unavailable_reason", lambda model: "no C compiler found")
+    calls = []
+    monkeypatch.setattr(flownets, "train_folds_batched", lambda *a, **k: calls.append(1))
+    with caplog.at_level(logging.WARNING, logger="microexpr"):
+        fallback = create_method("ststnet", params).fit_predict_folds(folds, ctx)
+    assert not calls
+    assert "no C compiler found; training the 2 folds one by one" in caplog.text
+    for a, b in zip(batched, fallback):
+        assert np.abs(a - b).max() <= TOL

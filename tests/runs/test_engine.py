@@ -80,6 +80,19 @@ class Batched:
         return out
 
 
+@register_method("_test_batched_chunks")
+class BatchedChunks(Batched):
+    """Trains folds in groups of ``fold_chunk``; crashes on the group numbered ``crash_on``."""
+
+    fold_chunk: ClassVar[int] = 2
+    crash_on: ClassVar[int | None] = None
+
+    def fit_predict_folds(self, folds, ctx):
+        if BatchedChunks.crash_on is not None and len(Batched.calls) == BatchedChunks.crash_on:
+            raise RuntimeError("killed")
+        return super().fit_predict_folds(folds, ctx)
+
+
 @pytest.fixture()
 def setup(tmp_path):
     table = labelled_table({"casme2": 4, "samm": 3}, clips_per_subject=4, seed=1)
@@ -209,6 +222,20 @@ def test_batched_methods_get_all_pending_folds_at_once(tmp_path, batched):
         (tmp_path / "run" / "folds" / "seed0" / "casme2__s02.csv").unlink()
         again = execute_run(cfg, tmp_path / "run", progress=False, data=run_data(table))
         assert Batched.calls == [4, 1] and again.metrics == res.metrics
+
+
+def test_batched_folds_are_saved_group_by_group_so_a_crash_keeps_finished_groups(tmp_path):
+    table = labelled_table({"casme2": 5}, seed=2)
+    Batched.calls.clear()
+    BatchedChunks.crash_on = 2  # the third group (folds 5) dies
+    cfg = run_config({"name": "_test_batched_chunks"}, {"name": "loso"}, datasets=("casme2",), batched_folds=True)
+    with pytest.raises(RuntimeError, match="killed"):
+        execute_run(cfg, tmp_path / "run", progress=False, data=run_data(table))
+    assert Batched.calls == [2, 2]
+    assert len(list((tmp_path / "run" / "folds" / "seed0").glob("*.csv"))) == 4  # two groups kept
+    BatchedChunks.crash_on = None
+    res = execute_run(cfg, tmp_path / "run", progress=False, data=run_data(table))
+    assert Batched.calls == [2, 2, 1] and len(res.predictions) == len(table)
 
 
 def test_clip_level_kfold_warning_reaches_the_metrics_notes(tmp_path):
