@@ -83,7 +83,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="first 8 of the 68 folds, 2 epochs")
     ap.add_argument("--epochs", type=int, default=None, help="default 20 (2 with --quick)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for both paths (default: PyTorch's default)")
-    ap.add_argument("--fold-chunk", type=int, default=4)
+    ap.add_argument("--fold-chunk", type=int, default=8)
     ap.add_argument("--backend", choices=("auto", "fused", "eager"), default="auto", help="batched path (default: fused kernels)")
     ap.add_argument("--batch-size", type=int, default=256, help="256 = released code; small values show the overhead-bound regime")
     args = ap.parse_args()

@@ -75,7 +75,7 @@ class FlowNetMethod:
         pixel_convention: str = "auto",
         flow_params: dict[str, Any] | None = None,
         drop_rate: float = 0.5,
-        fold_chunk: int = 4,
+        fold_chunk: int = 8,
     ) -> None:
         self.epochs, self.lr, self.batch_size = epochs, lr, batch_size
         self.optimizer, self.weight_decay, self.schedule = optimizer, weight_decay, schedule
@@ -236,7 +236,7 @@ class STSTNetMethod(BatchedFlowNetMethod):
                  weight_decay: float = 0.0, schedule: str = "constant", class_balance: bool = False,
                  val_fraction: float = 0.0, eye_mask: bool = False, flow_png_dir: str | None = None,
                  pixel_convention: str = "auto", flow_params: dict[str, Any] | None = None, drop_rate: float = 0.5,
-                 fold_chunk: int = 4, weights_dir: str | None = None) -> None:
+                 fold_chunk: int = 8, weights_dir: str | None = None) -> None:
         super().__init__(epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay,
                          schedule=schedule, class_balance=class_balance, val_fraction=val_fraction, eye_mask=eye_mask,
                          flow_png_dir=flow_png_dir, pixel_convention=pixel_convention, flow_params=flow_params,
@@ -303,7 +303,7 @@ class LAENetMethod(BatchedFlowNetMethod):
                  weight_decay: float = 0.0, schedule: str = "constant", class_balance: bool = False,
                  val_fraction: float = 0.0, eye_mask: bool = True, flow_png_dir: str | None = None,
                  pixel_convention: str = "auto", flow_params: dict[str, Any] | None = None, drop_rate: float = 0.5,
-                 fold_chunk: int = 4, pretrain_ckplus: bool = True, pretrain_epochs: int = 800) -> None:
+                 fold_chunk: int = 8, pretrain_ckplus: bool = True, pretrain_epochs: int = 800) -> None:
         super().__init__(epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay,
                          schedule=schedule, class_balance=class_balance, val_fraction=val_fraction, eye_mask=eye_mask,
                          flow_png_dir=flow_png_dir, pixel_convention=pixel_convention, flow_params=flow_params,

@@ -36,23 +36,31 @@ max-pool; the fused path compares the convolution outputs, the module their BN'd
 values, so two outputs that differ only below BN's rounding can pick different winners.
 
 Speed (``python benchmarks/batched_folds_bench.py [--threads 1]``: full CDE LOSO, 68
-folds, 442 synthetic 28x28x3 clips, STSTNet, batch 256, 20 epochs, the two paths
-alternating block by block; batched time includes compiling the kernels, ~1.2-2 s; a
-shared 2-core AMD EPYC VM whose load from other jobs moved every figure by +-25%):
+folds, 442 synthetic 28x28x3 clips, STSTNet, batch 256, 20 epochs, fold chunks of 8, the
+two paths alternating block by block; batched time includes compiling the kernels,
+~1.1-1.5 s; a shared 2-core AMD EPYC VM whose load from other jobs can move a figure by
++-25% -- a run during other jobs' tests measured plain 294 s, so check the machine is
+quiet):
 
-- PyTorch's default threads (2) for both: plain 130.0 s vs fused 25.8 s = 5.05x;
-  plain 155.2 s vs fused 34.5 s = 4.49x (max |dprob| 4.5e-6 both);
-- one thread for both: plain 219.5 s vs fused 48.3 s = 4.54x; 209.7 s vs 43.2 s = 4.85x
-  (max |dprob| 5.4e-7).
+- PyTorch's default threads (2) for both: plain 145.3 s vs fused 23.2 s = 6.26x
+  and 127.7 s vs 21.1 s = 6.06x (max |dprob| 4.5e-6 both);
+- one thread for both: plain 198.6 s vs fused 35.0 s = 5.67x (max |dprob| 5.5e-7).
 
-So about 4.5-5x at equal epochs and equal predictions; the 5x aimed at is reached only
-in the quieter runs.
+So about 6x at equal epochs and equal predictions (the previous version, three kernel
+calls per step and masks drawn with ``torch.rand`` between them: 4.3-5x).
 
-Where the fused path's time goes (per 256 images, measured in place, noisy machine):
-forward kernel ~4-6 ms, backward kernel ~7-9 ms, head ~1-2 ms, dropout masks ~3 ms (the
-same draws as ``SeededDropout``: ``dropout_masks`` takes them with ``torch.rand``,
-3x faster than ``bernoulli_``, where a start-up check shows the two agree bit for bit) --
-a plain PyTorch step on the same batch takes ~110 ms, ~7 ms of it in ``bernoulli_``.
+Where the fused path's time goes (per 256 images of one fold, one thread, quiet
+machine): the kernel call (``stream_step``) ~12 ms -- forward ~4-5 ms, backward ~6-7
+ms, head ~1 ms; dropout uniforms ~0.7 ms (the same draws as ``SeededDropout``: the
+compiled mt19937 of ``stream_kernels``; ``torch.rand`` float64 takes ~2.6 ms, and
+``bernoulli_`` 3x that -- start-up checks show all three agree bit for bit); the
+optimiser and index building well under 1 ms per step of a whole chunk. A plain PyTorch
+step on the same batch takes ~85 ms on one thread (~63 ms on two), ~7 ms of it in
+``bernoulli_``. On 2 threads the
+fused path runs 1.9x faster than on one (was 1.4x): each fold's dropout draws and its
+forward/head/backward run back to back in one worker, with one hand-off per step; the
+PyTorch ops left in the calling thread run with one intra-op thread (see
+``train_folds_batched``), since OpenMP wake-ups cost more than those tiny ops.
 The eager backend is *slower* than the plain loop at batch 256 (0.37x on the full run
 before the fused path existed; 0.48x with ``--quick --epochs 4 --threads 1 --backend
 eager``): each fold's batch already gives large memory-bound tensor operations, so
@@ -321,7 +329,7 @@ def train_folds_batched(
     groups: np.ndarray | None = None,
     augment: Augment | None = None,
     sampler: Sampler | None = None,
-    fold_chunk: int = 4,
+    fold_chunk: int = 8,
     progress: bool = False,
     desc: str = "folds",
     log: logging.Logger | None = None,
@@ -360,9 +368,19 @@ def train_folds_batched(
     hists: list[TrainHistory] = []
     chunks = [list(range(s, min(s + fold_chunk, len(models)))) for s in range(0, len(models), fold_chunk)]
     bar = tqdm(total=len(chunks) * cfg.epochs, desc=desc, disable=not progress, leave=False)
-    for chunk in chunks:
-        hists.extend(_train_chunk([models[i] for i in chunk], x_all, y_all, [torch.as_tensor(fold_indices[i]) for i in chunk],
-                                  cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar, kernels, ximg))
+    threads = torch.get_num_threads()
+    try:
+        if kernels is not None:
+            # The fused path splits folds across its own `threads` workers; the PyTorch ops left
+            # in the calling thread (optimiser, index building) are tiny, and with intra-op
+            # threads their OpenMP team's wake-ups and spinning cost more than the ops (Adam
+            # ~5 ms vs ~1 ms per step) and compete with the workers. Restored below.
+            torch.set_num_threads(1)
+        for chunk in chunks:
+            hists.extend(_train_chunk([models[i] for i in chunk], x_all, y_all, [torch.as_tensor(fold_indices[i]) for i in chunk],
+                                      cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar, kernels, ximg, threads))
+    finally:
+        torch.set_num_threads(threads)
     bar.close()
     if log is not None:
         log.info("%s: trained %d folds batched (%d epochs, chunks of %d, %s)", desc, len(models), cfg.epochs, fold_chunk,
@@ -401,7 +419,8 @@ def _kernels_for(models: Sequence[ParallelStreamNet], backend: str, log: logging
         return None
 
 
-def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar, kernels, ximg) -> list[TrainHistory]:
+def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar, kernels, ximg,
+                 threads: int) -> list[TrainHistory]:
     Fn = len(models)
     g_data = [s.generator("data") for s in seeds]
     g_drop = [s.generator("dropout") for s in seeds]
@@ -419,7 +438,7 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
         indices = train_idx
     net = StackedStreamNet(models)
     opt = StackedAdam(net.params, Fn, weight_decay=cfg.weight_decay)
-    fused = FusedStreamStep(net, kernels, threads=torch.get_num_threads()) if kernels is not None else None
+    fused = FusedStreamStep(net, kernels, threads=threads) if kernels is not None else None
     hists = [TrainHistory() for _ in range(Fn)]
     best_loss = np.full(Fn, math.inf)
     best = None
@@ -444,8 +463,11 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
                     xb, _, _ = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
                     step_img = fused.pad_images(xb.flatten(0, 1))
                     rows = torch.arange(rows.numel()).view(rows.shape)
-                masks = net.dropout_masks(sizes, g_drop, pooled, fused.fold_map) if net.p > 0 else None
-                losses, grads = fused(step_img, rows, sizes, yb, masks)
+                if net.p > 0 and rand_reproduces_bernoulli():  # drawn by each fold's worker, in the kernel call
+                    losses, grads = fused(step_img, rows, sizes, yb, drop_generators=g_drop)
+                else:
+                    masks = net.dropout_masks(sizes, g_drop, pooled, fused.fold_map) if net.p > 0 else None
+                    losses, grads = fused(step_img, rows, sizes, yb, masks)
             opt.step(grads, np.array(sizes) > 0, lr)
             totals += losses.numpy() * np.array(sizes)
         for f in range(Fn):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -240,6 +239,53 @@ def test_fused_step_splits_folds_across_threads_without_changing_results():
     g = torch.Generator().manual_seed(1)
     ref = torch.cat([dropout_scale_mask((5, w, 10, 10), 0.5, g) for w in (3, 5, 8)], 1)
     assert torch.equal(results[0][0][1, :5], ref) and not results[0][0][1, 5:].any()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_step_drawing_its_own_dropout_equals_given_seeded_masks(threads):
+    """``drop_generators``: each fold's worker draws the masks inside the step; the losses,
+    gradients, running statistics and generator states equal those of a step given
+    ``dropout_masks``' masks (SeededDropout's draws), bit for bit."""
+    torch.manual_seed(3)
+    models = [create_model("ststnet", drop_rate=0.3) for _ in range(3)]
+    x_all = torch.rand(20, 3, 28, 28) * 255
+    rows = torch.stack([torch.randperm(20)[:9] for _ in range(3)])
+    labels = torch.randint(0, 3, (3, 9))
+    sizes = [9, 0, 6]
+    results, states = [], []
+    for own in (False, True):
+        net = StackedStreamNet(models)
+        step = FusedStreamStep(net, threads=threads)
+        gens = [torch.Generator().manual_seed(40 + f) for f in range(3)]
+        if own:
+            losses, grads = step(step.pad_images(x_all), rows, sizes, labels, drop_generators=gens)
+        else:
+            masks = net.dropout_masks(sizes, gens, 10)
+            losses, grads = step(step.pad_images(x_all), rows, sizes, labels, masks)
+        step.close()
+        results.append([losses, *grads, net.running_mean, net.running_var])
+        states.append([g.get_state() for g in gens])
+    for a, b in zip(*results):
+        assert torch.equal(a, b)
+    for a, b in zip(*states):
+        assert torch.equal(a, b)
+    assert float(results[0][1].abs().max()) > 0  # a real step (not all zeros)
+
+
+def test_compiled_uniform_draws_are_torch_rand():
+    """``StreamKernels.uniform`` (mt19937 in C on the generator's state) gives torch.rand's
+    float64 values and leaves the generator where torch.rand would, across state refills
+    and when one call replaces several (the dropout streams' draws back to back)."""
+    kern = stream_kernels.load_stream_kernels(stream_kernels.Geometry(3, 16, 28, 2, 3))
+    assert kern.reproduces_torch_rand  # this build: the fused step uses the C draws
+    g_ref, g = torch.Generator().manual_seed(99), torch.Generator().manual_seed(99)
+    for sizes in ([3 * 100, 5 * 100, 8 * 100], [1], [7, 623, 624, 625], [30000, 2]):
+        ref = torch.cat([torch.rand(n, dtype=torch.float64, generator=g_ref) for n in sizes])
+        out = torch.full((sum(sizes),), -1.0, dtype=torch.float64)
+        kern.uniform(g, out)
+        assert torch.equal(out, ref)
+        assert torch.equal(g.get_state(), g_ref.get_state())
+    assert float(out.min()) >= 0 and float(out.max()) < 1
 
 
 @pytest.mark.parametrize("p", [0.5, 0.3])
