@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import ConfigError, MicroexprError, PreprocessingError
+from ..sources.flow_png import png_rows
 from .cache import cache_key, load_cached, save_cached
 from .clip import ClipJob, face_geometry, onset_landmarks
 from .params import resolve_params
@@ -52,9 +53,7 @@ def resolve_representation_params(name: str, params: Mapping[str, Any] | None = 
 def refuse_flow_png_rows(table: pd.DataFrame, name: str) -> None:
     """Raise when ``table`` holds rows read from precomputed flow PNGs (``flow_png`` column):
     they have no video frames, so no representation can be computed from them."""
-    if "flow_png" not in table.columns:
-        return
-    png = table["flow_png"].map(lambda v: isinstance(v, str) and bool(v))
+    png = png_rows(table)
     if png.any():
         keys = table.loc[png, "key"].tolist()
         raise ConfigError(

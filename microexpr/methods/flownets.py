@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,7 +46,7 @@ import torch.nn as nn
 
 from ..errors import ConfigError, ModelError
 from ..models.registry import create_model
-from ..sources.flow_png import CONVENTIONS, FlowPngFolder, convert_uvs, normalise_name, read_png
+from ..sources.flow_png import CONVENTIONS, FlowPngFolder, convert_uvs, normalise_name, png_rows, read_pngs
 from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
@@ -116,11 +117,7 @@ class FlowNetMethod:
             if self.flow_png_dir is not None:
                 _check_same_folder(self.flow_png_dir, png_paths)
             self.png_table_ = True
-            arrays = [read_png(Path(p), conv) for p in png_paths]
-            shapes = {a.shape for a in arrays}
-            if len(shapes) > 1:
-                raise ModelError(f"flow PNGs of different sizes {sorted(shapes)}; all must be alike (28x28x3)")
-            arr = np.stack(arrays)
+            arr = read_pngs([Path(p) for p in png_paths], conv, os.path.commonpath(png_paths))
         elif self.flow_png_dir is not None and from_png:
             if self._png is None:
                 self._png = FlowPngFolder(self.flow_png_dir)
@@ -366,10 +363,8 @@ class OffApexNetMethod(FlowNetMethod):
 def table_png_paths(table: pd.DataFrame) -> list[str] | None:
     """The ``flow_png`` path of every row (a table from the ``flow_png`` reader), or None when
     the table has none; a table mixing PNG rows and corpus rows is a ConfigError."""
-    if "flow_png" not in table.columns or len(table) == 0:
-        return None
-    has = [isinstance(v, str) and bool(v) for v in table["flow_png"]]
-    if not any(has):
+    has = png_rows(table)
+    if not has.any():
         return None
     if not all(has):
         other = [k for k, h in zip(table["key"], has) if not h]

@@ -72,6 +72,24 @@ def read_png(path: Path, convention: str) -> np.ndarray:
     return convert_uvs(img[None, ..., ::-1], convention)[0]  # cv2 gives BGR; convert_uvs wants RGB = (u, v, strain)
 
 
+def read_pngs(paths: list[Path], convention: str, where: str) -> np.ndarray:
+    """The PNGs at ``paths`` stacked, ``(n, 3, H, W)`` float32 in ``convention``; all must have
+    one size (``where`` names their folder in the error)."""
+    arrays = [read_png(Path(p), convention) for p in paths]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise DatasetFormatError(f"{where}: flow PNGs of different sizes {sorted(shapes)}; all must be alike (28x28x3)")
+    return np.stack(arrays) if arrays else np.zeros((0, 3, 28, 28), np.float32)
+
+
+def png_rows(table: pd.DataFrame) -> np.ndarray:
+    """Per row, whether it was read by the ``flow_png`` dataset reader (a non-empty
+    ``flow_png`` path: an image, no video frames)."""
+    if "flow_png" not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    return np.array([isinstance(v, str) and bool(v) for v in table["flow_png"]], dtype=bool)
+
+
 class FlowPngFolder:
     """Index of a flow-PNG folder (flat or per-fold layout); see the module docstring."""
 
@@ -122,11 +140,8 @@ class FlowPngFolder:
 
     def load(self, table: pd.DataFrame, convention: str) -> np.ndarray:
         """Images of every row of ``table`` in order, ``(n, 3, H, W)`` float32."""
-        arrays = [read_png(self.entry(s, c)[0], convention) for s, c in zip(table["subject"], table["clip"])]
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:
-            raise DatasetFormatError(f"{self.root}: flow PNGs of different sizes {sorted(shapes)}; all must be alike (28x28x3)")
-        return np.stack(arrays) if arrays else np.zeros((0, 3, 28, 28), np.float32)
+        paths = [self.entry(s, c)[0] for s, c in zip(table["subject"], table["clip"])]
+        return read_pngs(paths, convention, str(self.root))
 
     def labels(self, table: pd.DataFrame) -> np.ndarray:
         """Folder labels of every row (per-fold layout only)."""
