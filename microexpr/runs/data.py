@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..cliptable import validate_clip_table
@@ -26,6 +28,15 @@ class RunData:
     aux_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     synthetic: bool = False
+
+    def with_shuffled_labels(self, seed: int) -> RunData:
+        """A copy whose clips carry a random permutation of the labels (``label`` and
+        ``label_name`` together; ``np.random.default_rng(seed)``): the label-permutation
+        control, which a sound pipeline scores near chance on."""
+        perm = np.random.default_rng(seed).permutation(len(self.table))
+        table = self.table.assign(label=self.table["label"].to_numpy()[perm],
+                                  label_name=self.table["label_name"].to_numpy()[perm])
+        return dataclasses.replace(self, table=table)
 
     def check(self) -> None:
         """Raise :class:`ClipTableError` if the table is not a labelled ClipTable for ``classes``."""

@@ -16,7 +16,7 @@ from microexpr.cli import main
 from microexpr.config import config_from_dict
 from microexpr.errors import ConfigError
 from microexpr.methods import create_method
-from microexpr.runs import RunData, execute_run, load_run_data
+from microexpr.runs import execute_run, load_run_data
 
 SMALL = {"tim_length": 10, "size": 64}
 METHODS = {
@@ -44,14 +44,6 @@ def _config(corpus, name, params):
     })
 
 
-def _shuffled(data: RunData, seed: int) -> RunData:
-    t = data.table.copy()
-    idx = np.random.default_rng(seed).permutation(len(t))
-    t["label"] = t["label"].to_numpy()[idx]
-    t["label_name"] = t["label_name"].to_numpy()[idx]
-    return RunData(t, data.classes, synthetic=True)
-
-
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_baseline_beats_chance_under_cde_and_shuffled_labels_do_not(corpus, name):
     config = _config(corpus, name, METHODS[name])
@@ -64,7 +56,7 @@ def test_baseline_beats_chance_under_cde_and_shuffled_labels_do_not(corpus, name
     shuffled = []
     for seed in (1, 2):
         shutil.rmtree(run_dir)
-        shuffled.append(execute_run(config, run_dir, progress=False, data=_shuffled(data, seed)).metrics["overall"]["uar"])
+        shuffled.append(execute_run(config, run_dir, progress=False, data=data.with_shuffled_labels(seed)).metrics["overall"]["uar"])
     assert max(shuffled) < 0.5 and np.mean(shuffled) < 0.42, shuffled
 
 

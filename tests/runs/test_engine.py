@@ -255,3 +255,16 @@ def test_a_run_that_failed_before_any_fold_finished_can_restart_with_a_fixed_con
     fixed = run_config({"name": "logistic", "params": {"features": str(feature_file(tmp_path / "f.npz", table))}}, {"name": "loso"}, datasets=("casme2",))
     res = execute_run(fixed, tmp_path / "run", progress=False, data=run_data(table))
     assert len(res.computed) == 3
+
+
+def test_shuffled_labels_permute_label_and_name_together_and_keep_the_rest():
+    table = labelled_table({"casme2": 4, "samm": 3}, clips_per_subject=4, seed=5)
+    data = run_data(table)
+    a, b = data.with_shuffled_labels(1), data.with_shuffled_labels(1)
+    assert a.table["label"].tolist() == b.table["label"].tolist()  # deterministic per seed
+    assert a.table["label"].tolist() != data.with_shuffled_labels(2).table["label"].tolist()
+    assert sorted(a.table["label"]) == sorted(table["label"]) and a.table["label"].tolist() != table["label"].tolist()
+    assert all(data.classes[int(l)] == n for l, n in zip(a.table["label"], a.table["label_name"]))
+    assert a.table["key"].tolist() == table["key"].tolist() and data.table["label"].tolist() == table["label"].tolist()
+    assert a.classes == data.classes and a.aux_tables is data.aux_tables
+    a.check()
