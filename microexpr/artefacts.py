@@ -46,12 +46,13 @@ import torch.nn as nn
 
 from . import __version__
 from .errors import ModelError
+from .inputs.flow_transform import FlowImageTransform
 
 FORMAT_TAG = "microexpr-model"
 FORMAT_VERSION = 1
 #: Keys ``ExportableMethod.export_payload()`` must return (``input_transform`` is optional).
 PAYLOAD_KEYS: tuple[str, ...] = ("model_name", "model_kwargs", "state_dict", "input_name", "input_params")
-DEFAULT_TRANSFORM: dict[str, Any] = {"pixel_convention": "rgb01", "channels": [0, 1, 2]}
+DEFAULT_TRANSFORM: dict[str, Any] = FlowImageTransform().as_dict()
 
 
 @runtime_checkable
@@ -175,7 +176,7 @@ def build_artefact(payload: Mapping[str, Any], *, classes: Sequence[str], traini
         raise ModelError(f"export_payload() returned unknown key(s) {unknown}")
     if not classes:
         raise ModelError("an artefact needs the class names")
-    transform = {**DEFAULT_TRANSFORM, **dict(payload.get("input_transform") or {})}
+    transform = FlowImageTransform.from_dict({**DEFAULT_TRANSFORM, **dict(payload.get("input_transform") or {})}).as_dict()
     content = {
         "format": FORMAT_TAG,
         "format_version": FORMAT_VERSION,

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .errors import ConfigError, DatasetFormatError
+from .identity import IdentityIndex, clip_identity
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,6 @@ OBJECTIVE_SOURCES = {
     "casme2": "CASME2-ObjectiveClasses.xlsx (MEGC 2018) in the CASME II root",
     "samm": "the 'Objective Classes' column of SAMM_Micro_FACS_Codes_v2.xlsx",
 }
-_DATASET_ALIASES = {"casme2": "casme2", "casmeii": "casme2", "casme_2": "casme2", "samm": "samm", "smic": "smic",
-                    "smichs": "smic", "casme": "casme", "ckplus": "ckplus", "casme_sq": "casme_sq"}
-
 
 @dataclass
 class SchemeReport:
@@ -248,24 +246,6 @@ def _check_coverage(table: pd.DataFrame, sch: Scheme, vocab: list[str]) -> None:
                 )
 
 
-def gt_match_key(dataset: str, subject: str, clip: str) -> tuple[str, str, str]:
-    """Normalised (dataset, subject, clip) so list spellings meet folder spellings:
-    SAMM ``6`` = ``006``; CASME II ``1``/``sub01``; SMIC ``s01``/``s1`` and ``s01_ne_01``/``s1_ne_01``."""
-    ds = _DATASET_ALIASES.get(re.sub(r"[\s()^-]", "", str(dataset).lower()), str(dataset).lower())
-    sub = str(subject).strip().split("/")[-1]
-    digits = re.findall(r"\d+", sub)
-    num = int(digits[0]) if digits else None
-    clip = str(clip).strip()
-    if ds == "samm" and num is not None:
-        sub = f"{num:03d}"
-    elif ds in ("casme2", "casme") and num is not None:
-        sub = f"sub{num:02d}"
-    elif ds == "smic" and num is not None:
-        sub = f"s{num:02d}"
-        clip = re.sub(r"^s0*(\d+)_", lambda m: f"s{int(m.group(1))}_", clip.lower())
-    return ds, sub, clip.lower()
-
-
 def read_ground_truth(path: Path) -> list[tuple[str, str, str, int]]:
     """Rows (dataset, subject, clip, label) of an official list; a header row is optional."""
     if not path.is_file():
@@ -289,13 +269,16 @@ def read_ground_truth(path: Path) -> list[tuple[str, str, str, int]]:
 
 def _apply_ground_truth(out: pd.DataFrame, path: Path, classes: tuple[str, ...], report: SchemeReport) -> pd.DataFrame:
     gt = read_ground_truth(path)
-    local = {gt_match_key(r.dataset, r.subject, r.clip): i for i, r in zip(out.index, out.itertuples(index=False))}
+    local_index = IdentityIndex(((clip_identity(r.dataset, r.subject, r.clip), str(r.key)) for r in out.itertuples(index=False)),
+                                "the clip table")
+    row_of = {k: i for i, k in zip(out.index, out["key"])}
+    local = {ident: row_of[k] for ident, k in local_index.by_id.items()}
     keep: list[Any] = []
     listed: list[str] = []
     for ds, sub, clip, label in gt:
         if not 0 <= label < len(classes):
             raise DatasetFormatError(f"ground-truth list {path}: label {label} for {ds},{sub},{clip} is not in 0..{len(classes) - 1}")
-        mk = gt_match_key(ds, sub, clip)
+        mk = clip_identity(ds, sub, clip)
         i = local.get(mk)
         if i is None:
             report.missing_from_copy.append(f"{ds},{sub},{clip}")

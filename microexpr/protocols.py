@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ProtocolError
+from .identity import canonical_dataset
 
 PROTOCOLS: dict[str, tuple[str, ...]] = {
     "loso": ("per_dataset",),
@@ -197,8 +198,10 @@ def _hde(table: pd.DataFrame, train: Any, test: Any) -> list[Fold]:
     if train is not None and (isinstance(train, str) or not all(isinstance(t, str) for t in train)):
         raise ProtocolError(f"protocol 'hde': 'train' must be a list of dataset names, got {train!r}")
     for name in tests + list(train or []):
-        if not isinstance(name, str) or name not in present:
+        if not isinstance(name, str) or canonical_dataset(name) not in present:
             raise ProtocolError(f"protocol 'hde': dataset {name!r} is not in the clip table (datasets: {present})")
+    tests = [canonical_dataset(t) for t in tests]  # "SMIC", "CASME II" name the readers' smic, casme2
+    train = None if train is None else [canonical_dataset(t) for t in train]
     if len(set(tests)) != len(tests):
         raise ProtocolError(f"protocol 'hde': test datasets {tests} repeat")
     keys = table["key"].to_numpy()

@@ -6,7 +6,8 @@ import pytest
 
 from microexpr.cliptable import new_clip_table
 from microexpr.errors import ConfigError, DatasetFormatError
-from microexpr.labels import SCHEMES, apply_scheme, gt_match_key
+from microexpr.identity import clip_identity as gt_match_key
+from microexpr.labels import SCHEMES, apply_scheme
 
 
 def _table(rows):

@@ -48,7 +48,7 @@ import re
 from pathlib import Path
 
 from ..errors import DatasetFormatError
-from ..labels import gt_match_key
+from ..identity import COMPOSITE_SUBJECT_RULE, ClipId, canonical_dataset, clip_identity, composite_corpus
 from ..sources.flow_png import FlowPngFolder
 from . import casme2, samm, smic
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, check_option, require_root
@@ -60,7 +60,7 @@ CORPORA = ("casme2", "samm", "smic")
 """Values the ``dataset`` column can take (paper_reference scopes, HDE names)."""
 FPS = {"casme2": casme2.FPS, "samm": samm.FPS, "smic": smic.FPS["HS"]}
 APEX_SOURCE = {"casme2": "annotated", "samm": "annotated", "smic": "dc_rois"}
-SUBJECT_RULE = "subNN (CASME II), sNN (SMIC) or NNN digits (SAMM)"
+SUBJECT_RULE = COMPOSITE_SUBJECT_RULE
 REPAIRS: dict[tuple[str, str], tuple[RepairRule, ...]] = {}
 
 
@@ -73,16 +73,27 @@ def parse_stem(stem: str) -> tuple[str, str, str]:
     subject, sep, clip = stem.strip().partition("_")
     if not sep or not clip.strip():
         raise ValueError("no '_' separating <subject> and <clip>")
-    tok = subject.strip().lower()
-    m = re.fullmatch(r"sub0*(\d+)", tok)
-    if m:
-        return "casme2", f"sub{int(m.group(1)):02d}", clip.strip()
-    m = re.fullmatch(r"s0*(\d+)", tok)
-    if m:
-        return "smic", f"s{int(m.group(1)):02d}", smic.canonical_clip(clip)
-    if tok.isdigit():
-        return "samm", f"{int(tok):03d}", clip.strip()
-    raise ValueError(f"subject {subject!r} is not {SUBJECT_RULE}")
+    corpus = composite_corpus(subject)
+    if corpus is None:
+        raise ValueError(f"subject {subject!r} is not {SUBJECT_RULE}")
+    return native_spelling(corpus, subject, clip)
+
+
+def native_spelling(corpus: str, subject: str, clip: str) -> tuple[str, str, str]:
+    """``(corpus, subject, clip)`` spelt as that corpus's reader spells them (``samm``, ``6`` ->
+    ``006``; ``smic``, ``1``, ``s01_ne_01`` -> ``s01``, ``s1_ne_01``); other spellings kept."""
+    corpus = canonical_dataset(corpus)
+    digits = re.fullmatch(r"(?:sub|s)?0*(\d+)", subject.strip().lower())
+    if digits is None:
+        return corpus, subject.strip(), clip.strip()
+    number = int(digits.group(1))
+    if corpus == "casme2":
+        return corpus, f"sub{number:02d}", clip.strip()
+    if corpus == "smic":
+        return corpus, f"s{number:02d}", smic.canonical_clip(clip)
+    if corpus == "samm":
+        return corpus, f"{number:03d}", clip.strip()
+    return corpus, subject.strip(), clip.strip()
 
 
 def label_index(value: str) -> int | None:
@@ -117,7 +128,7 @@ def read(
             f"option labels (columns subject,clip,label or the official dataset,subject,clip,label list), e.g. "
             f"data.options: {{flow_png: {{labels: /path/labels.csv}}}} or `--option labels=FILE` for `datasets check`"
         )
-    used: set[tuple[str, str, str]] = set()
+    used: set[ClipId] = set()
     for path, folder_label in sorted(src.index.values()):
         stem = path.name[:-4].rstrip()
         try:
@@ -134,7 +145,7 @@ def read(
                 continue
             label = folder_label
         if listed is not None:
-            match = gt_match_key(corpus, native, clip)
+            match = clip_identity(corpus, native, clip)
             entry = listed.get(match)
             if entry is None:
                 col.problem(key, f"{path.name}: no row in the labels file {labels}; add a row for it or remove the PNG")
@@ -152,9 +163,9 @@ def read(
                 onset=0, apex=0, offset=0, numbers=False, emotion=values["emotion"],
                 extra={"dataset": corpus, "subject": f"{corpus}/{native}", "key": key,
                        "apex_source": APEX_SOURCE[corpus], "flow_png": str(path), "label_source": NAME})
-    for match, (_, where) in (listed or {}).items():
+    for match, (_, where, key) in (listed or {}).items():
         if match not in used:
-            col.problem("/".join(match), f"{where} names this clip but {root} has no PNG for it "
+            col.problem(key, f"{where} names this clip but {root} has no PNG for it "
                                          "(<subject>_<clip>.png); add the image or delete the row")
     return col.finish("midpoint", on_problem)
 
@@ -168,9 +179,10 @@ def _labels_path(root: Path, labels: str | Path) -> Path:
     raise DatasetFormatError(f"{NAME}: labels file {labels} not found (looked at {', '.join(str(t) for t in tried)})")
 
 
-def _read_labels(path: Path) -> dict[tuple[str, str, str], tuple[int, str]]:
-    """Match key -> (class index, ``file line N``) of a labels CSV (see the module docstring)."""
-    out: dict[tuple[str, str, str], tuple[int, str]] = {}
+def _read_labels(path: Path) -> dict[ClipId, tuple[int, str, str]]:
+    """Clip identity -> (class index, ``file line N``, the clip's key in the reader's spelling) of
+    a labels CSV (see the module docstring)."""
+    out: dict[ClipId, tuple[int, str, str]] = {}
     with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = [(n, [c.strip() for c in rec]) for n, rec in enumerate(csv.reader(fh), start=1)
                 if rec and any(c.strip() for c in rec)]
@@ -184,18 +196,18 @@ def _read_labels(path: Path) -> dict[tuple[str, str, str], tuple[int, str]]:
         if label is None:
             raise DatasetFormatError(f"{where}: label {rec[-1]!r} is not 0, 1, 2 or one of {list(CLASSES)}; fix the row")
         if len(rec) == 4:
-            ds, sub, clip = rec[0], rec[1], rec[2]
-            if gt_match_key(ds, sub, clip)[0] not in CORPORA:
-                raise DatasetFormatError(f"{where}: dataset {ds!r} is not one of {list(CORPORA)}")
+            if canonical_dataset(rec[0]) not in CORPORA:
+                raise DatasetFormatError(f"{where}: dataset {rec[0]!r} is not one of {list(CORPORA)}")
+            ds, sub, clip = native_spelling(rec[0], rec[1], rec[2])
         else:
             try:
                 ds, sub, clip = parse_stem(f"{rec[0]}_{rec[1]}")
             except ValueError as exc:
                 raise DatasetFormatError(f"{where}: {exc}; spell subjects {SUBJECT_RULE} or add a dataset column") from None
-        match = gt_match_key(ds, sub, clip)
+        match = clip_identity(ds, sub, clip)
         if match in out:
-            raise DatasetFormatError(f"{where}: clip {'/'.join(match)} is listed twice (also {out[match][1]})")
-        out[match] = (label, where)
+            raise DatasetFormatError(f"{where}: clip {match} is listed twice (also {out[match][1]})")
+        out[match] = (label, where, f"{ds}/{sub}/{clip}")
     return out
 
 

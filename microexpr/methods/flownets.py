@@ -46,7 +46,9 @@ import torch.nn as nn
 
 from ..errors import ConfigError, ModelError
 from ..models.registry import create_model
-from ..sources.flow_png import CONVENTIONS, FlowPngFolder, convert_uvs, normalise_name, png_rows, read_pngs
+from ..identity import canonical_dataset, subject_file_identity, subject_identity
+from ..inputs.flow_transform import CONVENTIONS, FlowImageTransform
+from ..sources.flow_png import FlowPngFolder, png_rows
 from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
@@ -104,10 +106,14 @@ class FlowNetMethod:
     def convention(self) -> str:
         return "rgb01" if self.pixel_convention == "auto" else self.pixel_convention
 
+    def transform(self) -> FlowImageTransform:
+        """How a flow image becomes this model's input tensor (the one owner of the convention)."""
+        return FlowImageTransform(self.convention(), tuple(self.channels))
+
     def images(self, table: pd.DataFrame, ctx: RunContext, *, eye_mask: bool | None = None,
                from_png: bool = True) -> torch.Tensor:
         """Model inputs ``(n, C, 28, 28)`` float32 for every row of ``table``."""
-        conv = self.convention()
+        tr = self.transform()
         png_paths = table_png_paths(table) if from_png else None
         if png_paths is not None:
             mask = self.eye_mask if eye_mask is None else eye_mask
@@ -117,19 +123,16 @@ class FlowNetMethod:
             if self.flow_png_dir is not None:
                 _check_same_folder(self.flow_png_dir, png_paths)
             self.png_table_ = True
-            arr = read_pngs([Path(p) for p in png_paths], conv, os.path.commonpath(png_paths))
-        elif self.flow_png_dir is not None and from_png:
+            return tr.from_files(png_paths, os.path.commonpath(png_paths))
+        if self.flow_png_dir is not None and from_png:
             if self._png is None:
                 self._png = FlowPngFolder(self.flow_png_dir)
-            arr = self._png.load(table, conv)
-        else:
-            from ..inputs import load_inputs
+            return tr.from_images(self._png.load(table))
+        from ..inputs import load_inputs
 
-            params = {**self.flow_params, "eye_mask": self.eye_mask if eye_mask is None else eye_mask}
-            raw = load_inputs(table, "flow_image", params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs, progress=ctx.progress)
-            arr = convert_uvs(raw, conv)
-        idx = list(self.channels) if conv == "rgb01" else [2 - c for c in self.channels]
-        return torch.from_numpy(np.ascontiguousarray(arr[:, idx]))
+        params = {**self.flow_params, "eye_mask": self.eye_mask if eye_mask is None else eye_mask}
+        return tr.from_images(load_inputs(table, "flow_image", params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs,
+                                          progress=ctx.progress))
 
     # ------------------------------------------------------------------ models
     def model_kwargs(self, ctx: RunContext) -> dict[str, Any]:
@@ -176,7 +179,7 @@ class FlowNetMethod:
         return {"model_name": self.model_name, "model_kwargs": dict(self.model_kwargs_),
                 "state_dict": self.model_.state_dict(), "input_name": "flow_image",
                 "input_params": {**self.flow_params, "eye_mask": self.eye_mask},
-                "input_transform": {"pixel_convention": self.convention(), "channels": list(self.channels)}}
+                "input_transform": self.transform().as_dict()}
 
 
 class BatchedFlowNetMethod(FlowNetMethod):
@@ -281,12 +284,12 @@ def published_weight_file(weights_dir: str | Path, subject: str) -> Path:
     folder = Path(weights_dir)
     if not folder.is_dir():
         raise ModelError(f"weights_dir {folder} is not a folder of per-subject .pth files")
-    native = str(subject).split("/", 1)[-1]
-    want = normalise_name(native)
-    hits = [p for p in sorted(folder.glob("*.pth")) if normalise_name(p.stem) == want]
+    namespace, _, native = str(subject).rpartition("/")
+    want = (canonical_dataset(namespace), subject_identity(native)) if namespace else subject_file_identity(native)
+    hits = [p for p in sorted(folder.glob("*.pth")) if want is not None and subject_file_identity(p.stem) == want]
     if len(hits) != 1:
-        raise ModelError(f"test subject {subject}: expected one weight file named {native}.pth in {folder}, found "
-                         f"{[p.name for p in hits] or 'none'}")
+        raise ModelError(f"test subject {subject}: expected one weight file named {native}.pth (or another spelling of "
+                         f"that subject, e.g. without zero padding) in {folder}, found {[p.name for p in hits] or 'none'}")
     return hits[0]
 
 

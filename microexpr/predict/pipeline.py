@@ -45,7 +45,7 @@ from ..inputs import face_geometry
 from ..motion.apex import APEX_METHODS, flow_magnitude_curve, spot_apex
 from ..motion.flow import compute_flow
 from ..motion.flow_image import flow_image
-from ..sources.flow_png import convert_uvs
+from ..inputs.flow_transform import FlowImageTransform
 from ..training.loop import predict_proba
 from .reader import FrameStream, open_frames
 from .windows import Candidate, CandidatePool, WindowSpec, offset_after, select_intervals, smooth
@@ -67,6 +67,7 @@ class Predictor:
         self.apex_method = apex_method
         self.params = self.artefact.input_params
         self.model = self.artefact.build_model()
+        self.transform = FlowImageTransform.from_dict(self.artefact.input_transform)
         det = self.params["face_detector"]
         self.detector_name = "hog" if det in ("auto", "supplied") else det  # a video has no supplied landmarks
         self.detector = get_detector(self.detector_name, self.params["face_upsample"])
@@ -129,11 +130,7 @@ class Predictor:
     def classify(self, image: np.ndarray) -> np.ndarray:
         """Class probabilities (float64, sum 1) of one flow image."""
         t = time.perf_counter()
-        tr = self.artefact.input_transform
-        arr = convert_uvs(image[None], tr["pixel_convention"])
-        chans = list(tr["channels"]) if tr["pixel_convention"] == "rgb01" else [2 - c for c in tr["channels"]]
-        x = torch.from_numpy(np.ascontiguousarray(arr[:, chans]))
-        proba = predict_proba(self.model, x)[0]
+        proba = predict_proba(self.model, self.transform.from_images(image[None]))[0]
         self.timings["model"] += time.perf_counter() - t
         return proba
 

@@ -2,7 +2,10 @@
 
 Lets users evaluate descriptors they computed elsewhere under any protocol: the rows of
 ``X`` are matched to ClipTable keys (``casme2/sub01/EP02_01f``) by the ``keys`` array, so
-the file's row order does not matter and may hold more clips than a run uses.
+the file's row order does not matter and may hold more clips than a run uses. Keys match
+by clip identity (:mod:`microexpr.identity`), so the official MEGC 2019 spellings
+(``smic/s01/s01_ne_01``, ``samm/6/006_1_2``) find the readers' clips (``smic/s01/s1_ne_01``,
+``samm/006/006_1_2``); two keys of one file naming the same clip are an error.
 
 Write one with ``np.savez(path, X=X, keys=np.array(keys, dtype=str))`` (keys as a string
 array: object arrays would need pickle, which is refused for safety).
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetFormatError
+from ..identity import ClipId, key_identity
 
 __all__ = ["load_feature_file", "save_feature_file"]
 
@@ -33,20 +37,21 @@ def load_feature_file(path: str | os.PathLike[str], keys: Sequence[str], *, stri
     p = Path(path)
     X, index = _read(str(p.resolve()) if p.exists() else str(p))
     wanted = [str(k) for k in keys]
-    missing = [k for k in wanted if k not in index]
+    ids = [key_identity(k) for k in wanted]
+    missing = [k for k, i in zip(wanted, ids) if i not in index]
     if missing:
         raise DatasetFormatError(
             f"feature file {p}: {len(missing)} clip key(s) missing, e.g. {missing[:5]}; "
-            f"it holds {len(index)} keys such as {list(index)[:3]}: recompute the features for these clips"
+            f"it holds {len(index)} keys such as {list(index.values())[:3]}: recompute the features for these clips"
         )
     if strict:
-        extra = sorted(set(index) - set(wanted))
+        extra = sorted(index[i][1] for i in set(index) - set(ids))
         if extra:
             raise DatasetFormatError(
                 f"feature file {p}: {len(extra)} key(s) not in the clip table, e.g. {extra[:5]}; "
                 "remove them or check that the file belongs to this dataset"
             )
-    rows = np.fromiter((index[k] for k in wanted), dtype=np.int64, count=len(wanted))
+    rows = np.fromiter((index[i][0] for i in ids), dtype=np.int64, count=len(ids))
     return X[rows]
 
 
@@ -61,7 +66,7 @@ def save_feature_file(path: str | os.PathLike[str], X: np.ndarray, keys: Sequenc
     return atomic_save_npz(path, X=X, keys=k)
 
 
-def _read(path: str) -> tuple[np.ndarray, dict[str, int]]:
+def _read(path: str) -> tuple[np.ndarray, dict[ClipId, tuple[int, str]]]:
     # Cached per (path, modification time): a run reads the same file once per fold, and a
     # rewritten file is never served stale.
     return _read_stamped(path, _mtime(path))
@@ -75,7 +80,7 @@ def _mtime(path: str) -> float:
 
 
 @lru_cache(maxsize=8)
-def _read_stamped(path: str, mtime: float) -> tuple[np.ndarray, dict[str, int]]:
+def _read_stamped(path: str, mtime: float) -> tuple[np.ndarray, dict[ClipId, tuple[int, str]]]:
     p = Path(path)
     if mtime < 0 or not p.is_file():
         raise DatasetFormatError(f"feature file {p} not found; give the path of an .npz holding X and keys")
@@ -107,13 +112,15 @@ def _read_stamped(path: str, mtime: float) -> tuple[np.ndarray, dict[str, int]]:
         bad = np.where(~np.all(np.isfinite(X), axis=1))[0]
         raise DatasetFormatError(f"feature file {p}: non-finite values in the rows of {[str(keys[i]) for i in bad[:5]]}")
     str_keys = [k.decode() if isinstance(k, bytes) else str(k) for k in keys.tolist()]
-    index: dict[str, int] = {}
+    index: dict[ClipId, tuple[int, str]] = {}
     dups = []
     for i, k in enumerate(str_keys):
-        if k in index:
-            dups.append(k)
-        index[k] = i
+        ident = key_identity(k)
+        if ident in index:
+            dups.append(k if index[ident][1] == k else f"{index[ident][1]} = {k}")
+        index[ident] = (i, k)
     if dups:
-        raise DatasetFormatError(f"feature file {p}: duplicate keys {dups[:5]}; each clip must appear once")
+        raise DatasetFormatError(f"feature file {p}: duplicate keys {dups[:5]}; each clip must appear once (zero padding "
+                                 "and the s/sub tokens do not change a clip's identity)")
     X.setflags(write=False)
     return X, index

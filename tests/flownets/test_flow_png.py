@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 
 from microexpr.errors import DatasetFormatError, DatasetNotFoundError
-from microexpr.sources.flow_png import FlowPngFolder, normalise_name
+from microexpr.inputs.flow_transform import FlowImageTransform
+from microexpr.sources.flow_png import FlowPngFolder, png_identity
 from synthetic import clip_table, flow_images, write_pngs
 
 
 def test_names_match_with_or_without_space_and_padding():
-    assert normalise_name("006_006_1_2 .png") == normalise_name("006_006_1_2.png") == normalise_name("6_006_1_2")
-    assert normalise_name("s01_s01_ne_01 .png") == normalise_name("s1_s1_ne_01")
-    assert normalise_name("sub01_EP02_01f .png") == "sub01_ep02_01f"  # EP02 is not a numeric token: kept
-    assert normalise_name("sub01_EP02_01f") != normalise_name("sub1_EP02_01f")
+    assert png_identity("006_006_1_2 .png") == png_identity("006_006_1_2.png") == png_identity("6_006_1_2")
+    assert png_identity("s01_s01_ne_01 .png") == png_identity("s1_s1_ne_01")
+    assert png_identity("sub01_EP02_01f .png").clip == "ep02_01f"  # EP02 is not a numeric token: kept
+    assert png_identity("sub01_EP02_01f") == png_identity("sub1_EP02_01f")  # zero padding never changes identity
+    assert png_identity("sub01_EP02_01f") != png_identity("sub01_EP2_01f")
 
 
 @pytest.mark.parametrize("space", [True, False])
@@ -25,8 +27,8 @@ def test_flat_folder_conventions_are_exact(tmp_path, space):
     folder = write_pngs(table, imgs, tmp_path / "png", space=space)
     src = FlowPngFolder(folder)
     assert src.layout == "flat"
-    bgr = src.load(table, "opencv_bgr255")
-    rgb = src.load(table, "rgb01")
+    bgr = FlowImageTransform("opencv_bgr255").from_images(src.load(table)).numpy()
+    rgb = FlowImageTransform("rgb01").from_images(src.load(table)).numpy()
     for i, (s, c) in enumerate(zip(table.subject, table["clip"])):
         name = f"{s.split('/')[1]}_{c}{' ' if space else ''}.png"
         ref = cv2.imread(str(folder / name)).astype(np.float32).transpose(2, 0, 1)  # what the published code feeds
@@ -43,10 +45,10 @@ def test_smic_zero_padding_and_missing_clip_error(tmp_path):
         cv2.imwrite(str(folder / f"s01_{c.replace('s1_', 's01_')} .png"), img[..., ::-1])
     (folder / "notes.txt").write_text("stray file")
     src = FlowPngFolder(folder)
-    np.testing.assert_allclose(src.load(table, "rgb01") * 255, imgs.transpose(0, 3, 1, 2), atol=1e-4)
+    np.testing.assert_allclose(src.load(table).transpose(0, 3, 1, 2), imgs.transpose(0, 3, 1, 2), atol=1e-4)
     other = clip_table(n_subjects=2, clips_per_class=1, datasets=("smic",)).iloc[3:4]
     with pytest.raises(DatasetNotFoundError, match="smic/s2/s2_ne_00"):
-        src.load(other, "rgb01")
+        src.load(other)
 
 
 def test_per_fold_layout_reads_labels_and_checks_conflicts(tmp_path):
@@ -62,7 +64,7 @@ def test_per_fold_layout_reads_labels_and_checks_conflicts(tmp_path):
     src = FlowPngFolder(tmp_path)
     assert src.layout == "per_fold"
     np.testing.assert_array_equal(src.labels(table), table.label.to_numpy())
-    np.testing.assert_allclose(src.load(table, "rgb01") * 255, imgs.transpose(0, 3, 1, 2), atol=1e-4)
+    np.testing.assert_allclose(src.load(table).transpose(0, 3, 1, 2), imgs.transpose(0, 3, 1, 2), atol=1e-4)
     bad = tmp_path / "sub01" / "u_train" / "2"
     bad.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(bad / f"sub01_{table['clip'][0]}.png"), imgs[0])
