@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ import yaml
 from .errors import ConfigError
 
 METRIC_NAMES: tuple[str, ...] = ("acc", "uar", "uf1", "macro_f1", "f1", "macro_precision", "f1_macro_pr")
+
+_FLOAT_LITERAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 RESULT_NEUTRAL_KEYS: tuple[str, ...] = ("description", "paper_reference", "seeds", "cache_dir", "n_jobs", "per_fold_mean")
 """Top-level keys whose change does not alter fold predictions (a restart may differ in them)."""
@@ -138,7 +141,10 @@ def config_from_dict(raw: Any, *, base_dir: str | os.PathLike[str] | None = None
         aux={k: _abs(v, base) for k, v in data.aux.items()},
         ground_truth_csv=_abs(data.ground_truth_csv, base),
     )
-    cfg = dataclasses.replace(cfg, data=data, cache_dir=_abs(cfg.cache_dir, base))
+    from .methods.registry import typed_params
+
+    method = MethodConfig(cfg.method.name, typed_params(cfg.method.name, cfg.method.params))  # fails before any run starts
+    cfg = dataclasses.replace(cfg, data=data, cache_dir=_abs(cfg.cache_dir, base), method=method)
     _check_values(cfg, source)
     return cfg
 
@@ -192,6 +198,35 @@ def with_data_options(config: RunConfig, items: list[str]) -> RunConfig:
                               f"its options: {sorted(reader_options(reader))}")
         options.setdefault(name, {})[key] = yaml.safe_load(raw)
     return dataclasses.replace(config, data=dataclasses.replace(config.data, options=options))
+
+
+def with_overrides(config: RunConfig, items: list[str]) -> RunConfig:
+    """Apply ``DOTTED.KEY=VALUE`` overrides (``--set method.params.epochs=50``) to ``config``.
+
+    VALUE is read as YAML (``50`` an integer, ``5e-5`` a number, ``null``, ``[1, 2]``, a
+    path a string), set at the dotted key of the resolved config, and the result is checked
+    against the schema like a config file (unknown keys and wrong types are errors naming
+    the key). Relative paths in ``data`` are taken from the current directory. The run's
+    ``config.yaml`` records the overridden values.
+    """
+    raw = resolve_config(config, require_roots=False)
+    for item in items:
+        target, sep, text = item.partition("=")
+        keys = [k.strip() for k in target.split(".")]
+        if not sep or not all(keys):
+            raise ConfigError(f"--set {item!r}: write DOTTED.KEY=VALUE, e.g. --set method.params.epochs=50")
+        node: Any = raw
+        for depth, key in enumerate(keys[:-1]):
+            if node.get(key) is None:
+                node[key] = {}
+            node = node[key]
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item!r}: {'.'.join(keys[: depth + 1])} is a value, not a section")
+        try:
+            node[keys[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from None
+    return config_from_dict(raw, base_dir=Path.cwd(), source="--set")
 
 
 def with_seeds(config: RunConfig, seeds: list[int]) -> RunConfig:
@@ -312,18 +347,14 @@ def _corpora(datasets: dict[str, Any]) -> list[str]:
 def _method_params_with_defaults(method: MethodConfig) -> dict[str, Any]:
     import inspect
 
-    from .methods.registry import method_class
+    from .methods.registry import method_parameters, typed_params
 
-    cls = method_class(method.name)
-    sig = inspect.signature(cls.__init__).parameters
-    allowed = [p for p in sig if p != "self" and sig[p].kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    unknown = [k for k in method.params if k not in allowed]
-    if unknown:
-        raise ConfigError(f"method {method.name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
+    sig = method_parameters(method.name)
+    given = typed_params(method.name, method.params)
     out: dict[str, Any] = {}
-    for p in allowed:
-        if p in method.params:
-            out[p] = method.params[p]
+    for p in sig:
+        if p in given:
+            out[p] = given[p]
         elif sig[p].default is not inspect.Parameter.empty:
             out[p] = sig[p].default
         else:
@@ -346,6 +377,11 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def parse_value(tp: Any, value: Any, path: str, source: str) -> Any:
+    """``value`` checked against type ``tp`` (the config schema's rules; ConfigError naming ``path``)."""
+    return _parse(tp, value, path, source)
 
 
 def _type_name(tp: Any) -> str:
@@ -408,6 +444,8 @@ def _parse(tp: Any, value: Any, path: str, source: str) -> Any:
             raise ConfigError(f"{source}: {where}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str) and _FLOAT_LITERAL.fullmatch(value.strip()):
+            return float(value)  # YAML 1.1 (PyYAML) reads 1e-3 as a string; YAML 1.2 as the number
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{source}: {where}: expected a number, got {value!r}")
         return float(value)

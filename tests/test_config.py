@@ -143,3 +143,55 @@ def test_seeds_and_report_options_do_not_change_the_result_relevant_part():
     assert a != b and result_relevant(a) == result_relevant(b)
     c = resolve_config(config_from_dict(_with(("data", "scheme"), "objective5")), require_roots=False)
     assert result_relevant(a) != result_relevant(c)
+
+
+LAENET = {**BASE, "data": {"datasets": {"casme2": "/d/casme2"}, "scheme": "composite3"},
+          "method": {"name": "laenet", "params": {"pretrain_ckplus": False}}}
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("eye_mask", "false", r"method.params.eye_mask: expected true or false, got 'false'"),
+    ("pretrain_ckplus", "no", r"method.params.pretrain_ckplus: expected true or false, got 'no'"),
+    ("epochs", 5.7, r"method.params.epochs: expected an integer, got 5.7"),
+    ("epochs", "five", r"method.params.epochs: expected an integer, got 'five'"),
+    ("epochs", "30", r"method.params.epochs: expected an integer, got '30'"),
+    ("lr", "fast", r"method.params.lr: expected a number, got 'fast'"),
+])
+def test_method_parameters_are_typed_when_the_config_is_read(tmp_path, key, value, match):
+    raw = yaml.safe_load(yaml.safe_dump(LAENET))
+    raw["method"]["params"][key] = value
+    with pytest.raises(ConfigError, match=match):
+        load_config(_write(tmp_path, raw))  # before any run directory exists
+
+
+def test_yaml_1_1_exponent_floats_are_numbers(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump({**LAENET, "method": {"name": "laenet", "params": {}}}).replace("params: {}", "params: {lr: 1e-3}"))
+    assert yaml.safe_load(p.read_text())["method"]["params"]["lr"] == "1e-3"  # what PyYAML gives
+    cfg = load_config(p)
+    assert cfg.method.params["lr"] == 0.001 and resolve_config(cfg)["method"]["params"]["lr"] == 0.001
+
+
+def test_set_overrides_any_key_typed_and_checked(tmp_path, monkeypatch):
+    from microexpr.config import with_overrides
+
+    monkeypatch.chdir(tmp_path)
+    cfg = config_from_dict(LAENET)
+    out = with_overrides(cfg, ["method.params.epochs=50", "method.params.lr=5e-4", "method.params.flow_png_dir=pngs",
+                               "protocol.name=loso", "data.ground_truth_csv=gt.csv", "seeds=[1, 2]"])
+    res = resolve_config(out)
+    assert res["method"]["params"]["epochs"] == 50 and res["method"]["params"]["lr"] == 0.0005
+    assert res["method"]["params"]["flow_png_dir"] == "pngs"  # method params are passed verbatim
+    assert res["protocol"]["name"] == "loso" and res["seeds"] == [1, 2]
+    assert res["data"]["ground_truth_csv"] == str(tmp_path / "gt.csv")  # data paths: from the current directory
+    assert resolve_config(cfg)["method"]["params"]["epochs"] == 800  # the original is untouched
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['weight_dir'\]"):
+        with_overrides(cfg, ["method.params.weight_dir=/w"])
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['colour'\]"):
+        with_overrides(cfg, ["data.colour=rgb"])
+    with pytest.raises(ConfigError, match=r"method.params.epochs: expected an integer, got 'many'"):
+        with_overrides(cfg, ["method.params.epochs=many"])
+    with pytest.raises(ConfigError, match="write DOTTED.KEY=VALUE"):
+        with_overrides(cfg, ["epochs"])
+    with pytest.raises(ConfigError, match="name is a value, not a section"):
+        with_overrides(cfg, ["name.x=1"])

@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="dataset root(s), e.g. --data casme2=/data/CASME2 samm=/data/SAMM")
     p.add_argument("--option", nargs="+", action="extend", default=[], metavar="NAME.KEY=VALUE",
                    help="reader option of one dataset, e.g. --option flow_png.labels=gt.csv or smic.apex=middle (repeatable)")
+    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="DOTTED.KEY=VALUE", dest="overrides",
+                   help="override any config value (YAML-typed, checked against the schema, recorded in config.yaml), "
+                        "e.g. --set method.params.epochs=50 method.params.weights_dir=/w")
     p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR", help="run directory (default: runs/<config name>)")
     p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S", help="seeds to run (overrides the config)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -28,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import load_config, with_data_options, with_data_overrides, with_seeds
+    from ..config import load_config, with_data_options, with_data_overrides, with_overrides, with_seeds
     from ..report import build_report, write_report
     from ..runs import execute_run
 
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         config = with_data_overrides(config, args.data)
     if args.option:
         config = with_data_options(config, args.option)
+    if args.overrides:
+        config = with_overrides(config, args.overrides)
     if args.seeds:
         config = with_seeds(config, args.seeds)
     run_dir = args.out if args.out is not None else Path("runs") / config.name

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import typing
 from typing import Any, Callable, TypeVar
 
 from ..errors import ConfigError
@@ -40,15 +41,36 @@ def method_class(name: str) -> type:
 
 
 def create_method(name: str, params: dict[str, Any] | None = None) -> Any:
-    """Instantiate method ``name``; ``params`` are checked against its constructor."""
+    """Instantiate method ``name``; ``params`` are checked against its constructor's names (a run
+    config's values are also type-checked, by :func:`typed_params`, when the config is loaded)."""
     cls = method_class(name)
     params = dict(params or {})
-    sig = inspect.signature(cls.__init__).parameters
-    allowed = [p for p in sig if p != "self" and sig[p].kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    unknown = [k for k in params if k not in method_parameters(name)]
+    if unknown:
+        raise ConfigError(f"method {name!r}: unknown parameter(s) {unknown}; allowed: {list(method_parameters(name))}")
+    return cls(**params)
+
+
+def method_parameters(name: str) -> dict[str, inspect.Parameter]:
+    """The constructor parameters of method ``name`` (keyword parameters, in order)."""
+    sig = inspect.signature(method_class(name).__init__).parameters
+    return {p: sig[p] for p in sig if p != "self"
+            and sig[p].kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+
+
+def typed_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked against method ``name``'s constructor: unknown keys and values of the
+    wrong type (``epochs: "30"``, ``eye_mask: 'false'``, ``epochs: 5.7``) are a ConfigError naming
+    the key, the value and the declared type. Floats written as YAML 1.1 reads them
+    (``lr: 1e-3`` is the string ``"1e-3"`` there) become floats."""
+    from ..config import parse_value
+
+    allowed = method_parameters(name)
     unknown = [k for k in params if k not in allowed]
     if unknown:
-        raise ConfigError(f"method {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
-    return cls(**params)
+        raise ConfigError(f"method {name!r}: unknown parameter(s) {unknown}; allowed: {list(allowed)}")
+    hints = typing.get_type_hints(method_class(name).__init__)
+    return {k: parse_value(hints.get(k, Any), v, f"method.params.{k}", f"method {name!r}") for k, v in params.items()}
 
 
 def _import_builtin_methods() -> None:
