@@ -88,11 +88,21 @@ class MethodConfig:
 
 @dataclass(frozen=True)
 class PaperReference:
-    """A paper's published numbers: ``rows[method][scope][metric]`` (scope: overall or a dataset)."""
+    """A paper's published numbers: ``rows[method][scope][metric]`` (scope: overall or a dataset).
+
+    Each ``metric`` is the *definition* the paper's column used (``microexpr.metrics.
+    METRIC_DEFINITIONS``), not the paper's column name: LAENet's "F1-score" is
+    ``f1_macro_pr``, the STSTNet row's "UAR" is ``macro_precision``. ``printed_as[method]
+    [metric]`` records the name the paper printed, ``notes`` how a definition was checked;
+    the report prints both as footnotes and our numbers under the same definitions.
+    ``metric_names`` orders the report's columns.
+    """
 
     source: str
     metric_names: list[str] = field(default_factory=lambda: ["acc", "f1", "uf1", "uar"])
     rows: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    printed_as: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -333,6 +343,17 @@ def _check_values(cfg: RunConfig, source: str) -> None:
                         f"{source}: paper_reference.rows.{method}.{scope}: unknown metric(s) {wrong}; "
                         f"allowed: {list(METRIC_NAMES)}"
                     )
+                unshown = [m for m in values if m not in ref.metric_names]
+                if unshown:
+                    raise ConfigError(f"{source}: paper_reference.rows.{method}.{scope}: {unshown} not in "
+                                      f"paper_reference.metric_names {ref.metric_names}; add them so the report shows them")
+        for method, names in ref.printed_as.items():
+            if method not in ref.rows:
+                raise ConfigError(f"{source}: paper_reference.printed_as.{method}: no such row; rows: {list(ref.rows)}")
+            wrong = [m for m in names if m not in METRIC_NAMES]
+            if wrong:
+                raise ConfigError(f"{source}: paper_reference.printed_as.{method}: unknown metric(s) {wrong}; "
+                                  f"allowed: {list(METRIC_NAMES)}")
 
 
 def _corpora(datasets: dict[str, Any]) -> list[str]:

@@ -48,6 +48,18 @@ from .errors import MicroexprError
 SCALAR_METRICS: tuple[str, ...] = ("acc", "uar", "uf1", "macro_f1", "f1", "macro_precision", "f1_macro_pr")
 """Scalar metric keys of :func:`compute_metrics` (``n`` is the clip count)."""
 
+METRIC_DEFINITIONS: dict[str, str] = {
+    "acc": "Acc = accuracy (WAR): sum_c TP_c / N",
+    "uar": "UAR = unweighted average recall: mean over classes of TP_c / N_c (MEGC)",
+    "uf1": "UF1 = unweighted F1: mean over classes of 2 TP_c / (2 TP_c + FP_c + FN_c) (MEGC)",
+    "macro_f1": "macro-F1 = mean per-class F1 (equal to UF1 on pooled predictions)",
+    "f1": "F1 = mean per-class F1 (here an alias of UF1)",
+    "macro_precision": "macro-P = mean over classes of precision TP_c / (TP_c + FP_c)",
+    "f1_macro_pr": "F1(P,R) = 2 P R / (P + R) of macro precision P and macro recall R (LAENet eq. 8)",
+}
+"""What each scalar metric computes, for report footnotes: a paper's column is compared with
+ours only under one of these definitions (``paper_reference`` names it per column)."""
+
 
 def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
     """Confusion matrix (rows = true class, columns = predicted class) as int64 counts."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .build import SYNTHETIC_LINE, load_run
-from .tables import COLUMN_TITLES, MISSING, Table, fmt
+from .tables import COLUMN_TITLES, MISSING, Table, definition_notes, fmt
 
 
 def comparison_table(run_dirs: dict[str, str | Path]) -> Table:
@@ -50,6 +50,7 @@ def comparison_table(run_dirs: dict[str, str | Path]) -> Table:
     notes = [f"protocol: {', '.join(protocols)}; scores pooled over folds (overall = the paper's Full column)"]
     if ref:
         notes.append(f"paper numbers: {ref.get('source', '')}")
+        notes += definition_notes(ref, metric_names)
     if any(r.synthetic for r in records.values()):
         notes.insert(0, SYNTHETIC_LINE)
     return Table("Runs beside the paper's table", header, rows, notes)

@@ -54,9 +54,7 @@ def results_table(metrics: dict[str, Any], config: dict[str, Any]) -> Table:
     scope, one row per paper method that reports numbers for that scope.
     """
     ref = config.get("paper_reference") or None
-    columns = list(DEFAULT_COLUMNS)
-    if ref:
-        columns += [m for m in ref.get("metric_names", []) if m not in columns]
+    columns = list(ref.get("metric_names") or DEFAULT_COLUMNS) if ref else list(DEFAULT_COLUMNS)
     header = ["Scope", "Source", *[COLUMN_TITLES.get(c, c) for c in columns], "N"]
     method = config.get("method", {}).get("name", metrics.get("method", "?"))
     scopes: list[tuple[str, dict[str, Any]]] = [("overall", metrics["overall"])]
@@ -75,8 +73,23 @@ def results_table(metrics: dict[str, Any], config: dict[str, Any]) -> Table:
         notes.append(f"mean ± std over seeds {metrics['seeds']} (std over seeds, population)")
     if ref:
         notes.append(f"paper numbers: {ref.get('source', '')}")
+        notes += definition_notes(ref, columns)
     notes.append(metrics.get("pooling", ""))
     return Table("Results", header, rows, [n for n in notes if n])
+
+
+def definition_notes(ref: dict[str, Any], columns: Sequence[str]) -> list[str]:
+    """Footnotes saying which definition each column uses (ours and the paper's alike), the
+    names the paper printed where they differ, and the config's notes on how that was checked."""
+    from ..metrics import METRIC_DEFINITIONS
+
+    notes = ["columns (ours computed exactly as the paper's column is defined): "
+             + "; ".join(METRIC_DEFINITIONS[c] for c in columns if c in METRIC_DEFINITIONS)]
+    for method, names in (ref.get("printed_as") or {}).items():
+        shown = ", ".join(f"{COLUMN_TITLES.get(m, m)} as {label!r}" for m, label in names.items())
+        notes.append(f"paper: {method} printed {shown}")
+    notes += [str(n) for n in ref.get("notes") or []]
+    return notes
 
 
 def per_class_table(metrics: dict[str, Any], seed: str) -> Table:
