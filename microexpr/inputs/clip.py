@@ -8,6 +8,7 @@ reuse one detection) and turns them into the clip's alignment matrix and crop bo
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -20,8 +21,9 @@ import pandas as pd
 
 from ..errors import ClipTableError, PreprocessingError
 from ..face.crop import Box, crop, eye_line_transform, face_box, warp_image, warp_points
-from ..face.landmarks import get_detector, load_supplied_landmarks
+from ..face.landmarks import detect_with_source, load_supplied_landmarks
 from ..video.source import iter_frames, split_ref
+from ..io_utils import atomic_write_text
 from .cache import cache_key, load_cached, save_cached
 
 log = logging.getLogger(__name__)
@@ -107,54 +109,78 @@ class FaceGeometry:
         return crop(img, self.box, size)
 
 
-def _detect_onset_landmarks(job: ClipJob, params: Mapping[str, Any]) -> np.ndarray:
+def detect_onset_landmarks(job: ClipJob, params: Mapping[str, Any]) -> tuple[np.ndarray, str | None]:
+    """Onset landmarks, and a note when they did not come straight from the first detector on the
+    onset frame (dlib's MMOD after a HOG miss under ``auto``; another frame under ``nearest``)."""
     detector = params["face_detector"]
-    if detector == "auto":
-        detector = "supplied" if job.landmarks else "hog"
+    if detector == "auto" and job.landmarks:
+        detector = "supplied"
     if detector == "supplied":
         if not job.landmarks:
             raise PreprocessingError(
                 f"clip {job.key}: face_detector='supplied' but the table gives no landmarks for it; "
                 "use face_detector='auto' or 'hog'"
             )
-        return load_supplied_landmarks(job.landmarks, len(job.frames))[job.onset]
-    det = get_detector(detector, params["face_upsample"])
+        return load_supplied_landmarks(job.landmarks, len(job.frames))[job.onset], None
     order = [job.onset]
     if params["on_missing_face"] == "nearest":
         others = [i for i in range(len(job.frames)) if i != job.onset]
         order += sorted(others, key=lambda i: (abs(i - job.onset), i))
     for i, frame in iter_frames(job.frames, order):
-        lm = det.detect(frame)
-        if lm is not None:
-            if i != job.onset:
-                log.warning("clip %s: no face on the onset frame %s; using landmarks of frame %d (%s)",
-                            job.key, job.frames[job.onset], i, job.frames[i])
-            return lm
+        lm, source = detect_with_source(detector, frame, params["face_upsample"])
+        if lm is None:
+            continue
+        notes = []
+        if detector == "auto" and source == "mmod":
+            notes.append(f"dlib HOG found no face on frame {job.frames[i]}; dlib's CNN (mmod) detector did")
+        if i != job.onset:
+            notes.append(f"no face on the onset frame {job.frames[job.onset]}; landmarks of frame {i} ({job.frames[i]}) used")
+        return lm, (f"clip {job.key}: " + "; ".join(notes) if notes else None)
+    tried = "dlib's HOG and CNN (mmod) detectors" if detector == "auto" else f"the dlib {detector} detector"
     raise PreprocessingError(
-        f"clip {job.key}: no face found by the dlib {detector} detector on the onset frame "
-        f"{job.frames[job.onset]}" + (" nor on any other frame" if len(order) > 1 else "")
-        + "; set face_detector='mmod', face_upsample higher, on_missing_face='nearest', or supply landmarks"
+        f"clip {job.key}: no face found by {tried} on the onset frame {job.frames[job.onset]}"
+        + (" nor on any other frame" if len(order) > 1 else "")
+        + "; try face_upsample higher, on_missing_face='nearest', or supply landmarks"
     )
 
 
-def onset_landmarks(job: ClipJob, params: Mapping[str, Any], cache_dir: Path | None) -> tuple[np.ndarray, bool]:
-    """(68, 2) onset landmarks in frame pixels, and whether they were computed (not cached)."""
+def face_cache_path(job: ClipJob, params: Mapping[str, Any], cache_dir: Path) -> Path:
+    """Where the face step of ``job`` under ``params`` is cached (``.npy``; a ``.note.json`` beside it
+    keeps the note of a detector fallback, so a cached result still reports it)."""
     material = {
         "step": "face",
         "version": FACE_STEP_VERSION,
         "params": {k: params[k] for k in FACE_DETECTION_KEYS},
         "clip": job.fingerprint(),
     }
+    return Path(cache_dir) / "_face" / f"{cache_key(material)}.npy"
+
+
+def cached_face_note(path: Path) -> str | None:
+    """The fallback note stored beside a cached face step, if any."""
+    note = path.with_suffix(".note.json")
+    try:
+        return str(json.loads(note.read_text(encoding="utf-8"))["note"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def onset_landmarks(job: ClipJob, params: Mapping[str, Any], cache_dir: Path | None) -> tuple[np.ndarray, bool, str | None]:
+    """(68, 2) onset landmarks in frame pixels, whether they were computed (not cached), and the
+    detector-fallback note of :func:`detect_onset_landmarks` (None when there was none)."""
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / "_face" / f"{cache_key(material)}.npy"
+        path = face_cache_path(job, params, cache_dir)
         cached = load_cached(path)
         if cached is not None:
-            return cached, False
-    lm = _detect_onset_landmarks(job, params).astype(np.float32)
+            return cached, False, cached_face_note(path)
+    lm, note = detect_onset_landmarks(job, params)
+    lm = lm.astype(np.float32)
     if path is not None:
+        if note:
+            atomic_write_text(path.with_suffix(".note.json"), json.dumps({"note": note}))
         save_cached(path, lm)
-    return lm, True
+    return lm, True, note
 
 
 def face_geometry(landmarks: np.ndarray, params: Mapping[str, Any]) -> FaceGeometry:

@@ -14,6 +14,7 @@ to one thread each: the parallelism is across clips.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing as mp
 import os
 from collections.abc import Mapping
@@ -30,9 +31,11 @@ from .. import __version__
 from ..errors import ConfigError, MicroexprError, PreprocessingError
 from ..sources.flow_png import png_rows
 from .cache import cache_key, load_cached, save_cached
-from .clip import ClipJob, face_geometry, onset_landmarks
+from .clip import ClipJob, cached_face_note, face_cache_path, face_geometry, onset_landmarks
 from .params import resolve_params
 from .representations import get_representation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +46,8 @@ class LoadStats:
     computed: int = 0
     face_computed: int = 0
     computed_keys: list[str] = field(default_factory=list)
+    face_notes: list[str] = field(default_factory=list)
+    """Clips whose face was found only by a fallback (dlib's CNN after a HOG miss, another frame)."""
 
 
 def resolve_representation_params(name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -76,10 +81,10 @@ def _array_key(name: str, resolved: dict[str, Any], job: ClipJob) -> str:
 
 
 def compute_clip(name: str, resolved: dict[str, Any], job: ClipJob, cache_dir: str | None,
-                 out_path: str | None) -> tuple[np.ndarray, bool]:
-    """Compute one clip's array (and cache it); returns (array, face step computed)."""
+                 out_path: str | None) -> tuple[np.ndarray, bool, str | None]:
+    """Compute one clip's array (and cache it); returns (array, face step computed, face-step note)."""
     rep = get_representation(name)
-    lm, face_computed = onset_landmarks(job, resolved, None if cache_dir is None else Path(cache_dir))
+    lm, face_computed, note = onset_landmarks(job, resolved, None if cache_dir is None else Path(cache_dir))
     try:
         arr = rep.compute(job, face_geometry(lm, resolved), resolved)
     except MicroexprError as exc:
@@ -88,7 +93,7 @@ def compute_clip(name: str, resolved: dict[str, Any], job: ClipJob, cache_dir: s
         raise type(exc)(f"clip {job.key}: {exc}") from exc
     if out_path is not None:
         save_cached(Path(out_path), arr)
-    return arr, face_computed
+    return arr, face_computed, note
 
 
 def _pool_context() -> mp.context.BaseContext:
@@ -141,10 +146,16 @@ def load_inputs_with_stats(
     cache_arg = None if cache is None else str(cache)
     bar = tqdm(total=len(todo), desc=f"inputs {name}", unit="clip", disable=not progress or not todo)
 
-    def done(i: int, arr: np.ndarray, face_computed: bool) -> None:
+    if cache is not None and "face_detector" in resolved:  # arrays from the cache: their face step's notes
+        stats.face_notes += [n for i, r in enumerate(results) if r is not None
+                             for n in [cached_face_note(face_cache_path(jobs[i], resolved, cache))] if n]
+
+    def done(i: int, arr: np.ndarray, face_computed: bool, note: str | None) -> None:
         results[i] = arr
         stats.computed += 1
         stats.face_computed += int(face_computed)
+        if note:
+            stats.face_notes.append(note)
         stats.computed_keys.append(jobs[i].key)
         bar.update(1)
 
@@ -178,6 +189,9 @@ def load_inputs_with_stats(
                     raise
     finally:
         bar.close()
+    if stats.face_notes:
+        log.warning("%s: %d clip(s) whose face needed a fallback:\n  %s", name, len(stats.face_notes),
+                    "\n  ".join(stats.face_notes))
     shapes = {r.shape for r in results if r is not None}
     if len(shapes) != 1:
         raise PreprocessingError(f"representation {name!r} gave arrays of different shapes {sorted(shapes)}")

@@ -40,7 +40,7 @@ from ..artefacts import ModelArtefact, load_artefact
 from ..errors import ConfigError, ModelError, PreprocessingError
 from ..face.crop import landmarks_in_crop
 from ..face.eyes import eye_mask
-from ..face.landmarks import get_detector
+from ..face.landmarks import AutoDetector, get_detector
 from ..inputs import face_geometry
 from ..motion.apex import APEX_METHODS, flow_magnitude_curve, spot_apex
 from ..motion.flow import compute_flow
@@ -69,8 +69,9 @@ class Predictor:
         self.model = self.artefact.build_model()
         self.transform = FlowImageTransform.from_dict(self.artefact.input_transform)
         det = self.params["face_detector"]
-        self.detector_name = "hog" if det in ("auto", "supplied") else det  # a video has no supplied landmarks
-        self.detector = get_detector(self.detector_name, self.params["face_upsample"])
+        self.detector_name = "auto" if det in ("auto", "supplied") else det  # a video has no supplied landmarks
+        self.detector = (AutoDetector(self.params["face_upsample"]) if self.detector_name == "auto"
+                         else get_detector(self.detector_name, self.params["face_upsample"]))
         self.timings = {"decode": 0.0, "face": 0.0, "flow": 0.0, "model": 0.0}
 
     # ------------------------------------------------------------------ one window
@@ -78,11 +79,16 @@ class Predictor:
         """(frame index, landmarks) on ``frames[first]``, else the nearest frame with a face."""
         t = time.perf_counter()
         order = sorted(range(len(frames)), key=lambda i: (abs(i - first), i))
+        auto = isinstance(self.detector, AutoDetector)
         try:
-            for i in order:
-                lm = self.detector.detect(frames[i])
+            for i in order:  # under auto, HOG over the window first: the CNN costs ~0.8 s a frame
+                lm = (self.detector.hog if auto else self.detector).detect(frames[i])
                 if lm is not None:
                     return i, lm
+            if auto:  # no HOG face anywhere in the window: the CNN on the window's first frame (counted)
+                lm = self.detector.detect(frames[first])
+                if lm is not None:
+                    return first, lm
             return None
         finally:
             self.timings["face"] += time.perf_counter() - t
@@ -207,7 +213,8 @@ def predict(
         bar.close()
     if not pool.seen:
         raise PreprocessingError(
-            f"no face found in any frame of {path} ({n} frames, dlib {predictor.detector_name} detector): "
+            f"no face found in any frame of {path} ({n} frames, dlib {predictor.detector_name} detector"
+            f"{' (HOG, then CNN)' if predictor.detector_name == 'auto' else ''}): "
             "predict needs a visible, roughly frontal face; check the input or crop it closer to the face"
         )
     chosen = select_intervals(pool.ranked(), top_k)
@@ -240,6 +247,8 @@ def predict(
         "onset_source": ("user" if onset is not None else "window start"),
         "window": {"length_frames": spec.length, "stride_frames": spec.stride, "n_windows": n_windows,
                    "windows_without_face": no_face},
+        "face_detector": {"name": predictor.detector_name,
+                          "mmod_fallbacks": int(getattr(predictor.detector, "fallbacks", 0))},
         **{k: best[k] for k in ("onset", "apex", "offset", "class", "probabilities", "face_box", "score")},
         "intervals": intervals,
         "timings_s": timings,

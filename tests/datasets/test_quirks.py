@@ -162,7 +162,8 @@ def test_spotting_rules_call_the_motion_spotter_on_onset_to_offset(tmp_path, mon
         return 1
 
     monkeypatch.setattr(apex_mod, "spot_apex", fake_spot)
-    lm = np.zeros((8, 68, 2))
+    spread = np.stack([np.linspace(0, 7, 68), np.tile(np.linspace(0, 7, 4), 17)], axis=1)  # a face filling the frame
+    lm = np.repeat(spread[None], 8, axis=0)  # the spotters now run on the face crop these landmarks give
     clip = ClipSpec("sub01", "EP01", frames(8), 1, onset=3, apex=None, offset=7, emotion="happiness", landmarks=lm)
     root = write_layout("casme2", tmp_path / "c", [clip])
     t = read_dataset("casme2", root, apex="dc_rois").table
