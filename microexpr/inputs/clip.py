@@ -8,6 +8,7 @@ reuse one detection) and turns them into the clip's alignment matrix and crop bo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -86,6 +87,33 @@ class ClipJob:
             "landmarks": self.landmarks,
             "files": [[f, *_stat(f)] for f in dict.fromkeys(files)],
         }
+
+
+def clip_fingerprint(row: Mapping[str, Any]) -> str:
+    """SHA-1 of everything that feeds a clip's inputs: onset, apex, offset, the frame list with
+    every frame file's size and modification time, and the landmarks file's. A changed
+    annotation or a replaced frame changes it; reading the same copy again does not."""
+    frames = [str(f) for f in (row.get("frames") or ())]
+    lm = row.get("landmarks")
+    lm = str(lm) if isinstance(lm, (str, os.PathLike)) and str(lm) else None
+    material = {
+        "onset": _plain(row.get("onset")), "apex": _plain(row.get("apex")), "offset": _plain(row.get("offset")),
+        "frames": [[f, *_stat(split_ref(f)[0])] for f in frames],
+        "landmarks": None if lm is None else [lm, *_stat(lm)],
+    }
+    return hashlib.sha1(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def table_fingerprint(table: pd.DataFrame) -> str:
+    """SHA-1 over the clip keys and :func:`clip_fingerprint` of every row (a stage's data key)."""
+    h = hashlib.sha1()
+    for row in sorted(table.to_dict("records"), key=lambda r: str(r.get("key"))):
+        h.update(f"{row.get('key')}={clip_fingerprint(row)};".encode())
+    return h.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else int(value)
 
 
 def _stat(path: str) -> tuple[int, int]:

@@ -63,7 +63,7 @@ from ..training.loop import TrainConfig, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
 from ..training.transfer import load_imagenet_checkpoint
-from .base import RunContext
+from .base import RunContext, stage_key
 from .registry import register_method
 
 MACRO_CLASSES: tuple[str, ...] = ("happiness", "surprise", "anger", "disgust", "sadness")
@@ -302,7 +302,8 @@ class ApexResNetMethod:
                 )
             subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self.macro_pretrain(ctx), save_state, load_state)
+            state = ctx.once(_STAGE_NAME, lambda: self.macro_pretrain(ctx), save_state, load_state,
+                             key=stage_key(self, ctx))
             self._load_backbone(model, state)
         else:
             self.imagenet_init(model, ctx)

@@ -63,7 +63,7 @@ from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
 from .apexnets import ApexResNetMethod
-from .base import RunContext
+from .base import RunContext, stage_key
 from .registry import register_method
 
 __all__ = ["ATNetAugment", "ATNetMethod", "adm_statistics", "random_rotation", "random_shift", "shift_by"]
@@ -316,7 +316,8 @@ class ATNetMethod:
                 )
             subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self._apex.macro_pretrain(ctx), save_state, load_state)
+            state = ctx.once(_STAGE_NAME, lambda: self._apex.macro_pretrain(ctx), save_state, load_state,
+                             key=stage_key(self, ctx))
             ApexResNetMethod._load_backbone(model.spatial, state)
             ctx.log.info("atnet: spatial stream starts from the macro-pretrained ResNet-10")
         else:

@@ -16,7 +16,10 @@ Small networks may also implement ``fit_predict_folds`` to train every fold at o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProtocolError
+from ..io_utils import atomic_write_json
 
 T = TypeVar("T")
 
@@ -68,17 +72,70 @@ class RunContext:
         save: Callable[[T, Path], None],
         load: Callable[[Path], T],
         *,
+        key: Any,
         suffix: str = ".pt",
     ) -> T:
-        """Build a per-run artefact once (per seed), save it in the run dir, reuse it after."""
+        """Build a per-run stage once (per seed), save it in the run dir, reuse it after.
+
+        ``key`` is everything that determines the stage (its settings, its data's
+        fingerprint: :func:`stage_key`); with the seed and the code version it is hashed and
+        stored in ``RUN_DIR/stage_keys/<file>.json``. A stage built under another key is rebuilt, never reused; an
+        unreadable stage file (a killed write, a full disk) is named in the log and rebuilt.
+        The file is written atomically (a temporary file renamed into place).
+        """
+        from .. import __version__
+
         path = self.run_dir / "stages" / f"{name}-seed{self.seed}{suffix}"
+        key_path = self.run_dir / "stage_keys" / f"{path.name}.json"
+        digest = hashlib.sha256(json.dumps({"name": name, "seed": self.seed, "microexpr": __version__, "key": key},
+                                           sort_keys=True, default=str).encode()).hexdigest()
         if path.exists():
-            self.log.info("reusing %s from %s", name, path)
-            return load(path)
+            try:
+                stored = json.loads(key_path.read_text(encoding="utf-8")).get("digest")
+            except (OSError, ValueError, AttributeError):
+                stored = None
+            if stored == digest:
+                try:
+                    obj = load(path)
+                except Exception as exc:  # any failure to read it back: the file is named and rebuilt
+                    self.log.warning("stage file %s is unreadable (%s: %s); rebuilding it", path, type(exc).__name__, exc)
+                else:
+                    self.log.info("reusing %s from %s", name, path)
+                    return obj
+            else:
+                self.log.info("stage %s in %s was built under other settings or code; rebuilding it", name, path)
         obj = build()
         path.parent.mkdir(parents=True, exist_ok=True)
-        save(obj, path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            save(obj, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        atomic_write_json(key_path, {"digest": digest, "key": key})
         return obj
+
+
+def stage_key(method: Any, ctx: RunContext, *, params: Any = None) -> dict[str, Any]:
+    """What determines a method's per-run stage: ``params`` (default: every constructor
+    parameter of ``method``, stored under its own name as scikit-learn does), the run's
+    classes, and the content fingerprint of every auxiliary table (clip annotations and the
+    sizes and times of their frame files, :func:`microexpr.inputs.clip.table_fingerprint`)."""
+    import inspect
+
+    from ..inputs.clip import table_fingerprint
+
+    if params is None:
+        names = [p for p in inspect.signature(type(method).__init__).parameters if p != "self"]
+        params = {n: getattr(method, n, None) for n in names}
+    files = {k: [v, *_file_stat(v)] for k, v in params.items() if isinstance(v, str) and os.path.isfile(v)}
+    return {"method": type(method).__name__, "params": params, "classes": list(ctx.classes),
+            "files": files, "aux": {n: table_fingerprint(t) for n, t in sorted(ctx.aux_tables.items())}}
+
+
+def _file_stat(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
 
 
 @runtime_checkable

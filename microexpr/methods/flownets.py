@@ -52,7 +52,7 @@ from ..sources.flow_png import FlowPngFolder, png_rows
 from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
-from .base import RunContext
+from .base import RunContext, stage_key
 from .registry import register_method
 
 
@@ -326,7 +326,8 @@ class LAENetMethod(BatchedFlowNetMethod):
         tag = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
         self._pretrained = ctx.once(f"laenet_ckplus_pretrain-{tag}", lambda: self._pretrain(ck, ctx),
                                     save=lambda s, p: torch.save(s, p),
-                                    load=lambda p: torch.load(p, map_location="cpu", weights_only=True))
+                                    load=lambda p: torch.load(p, map_location="cpu", weights_only=True),
+                                    key={**stage_key(self, ctx), "settings": settings})
 
     def _pretrain(self, ck: pd.DataFrame, ctx: RunContext) -> dict[str, torch.Tensor]:
         from ..labels import apply_scheme

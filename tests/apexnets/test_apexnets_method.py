@@ -277,3 +277,26 @@ def test_rgb_crops_feed_a_three_channel_model_and_bad_shapes_are_refused(tmp_pat
         grey.fit(table, make_ctx(tmp_path))  # the stub now returns RGB crops to a grey model
     with pytest.raises(ConfigError, match="'grey' or 'rgb'"):
         create_method("micro_attention", {"colour": True})
+
+
+def test_changed_pretraining_settings_rebuild_the_stage(tmp_path, stub_inputs, monkeypatch):
+    """A run that crashed after pretraining with pretrain_epochs 2 and is rerun with 1 (allowed
+    while no fold file exists) must not finish on the 2-epoch stage."""
+    store, _ = stub_inputs
+    table, images = micro_table(n_subjects=2, per_class=2)
+    store.update(images)
+    aux, _ = macro_aux()
+    epochs_built = []
+    original = ApexResNetMethod.macro_pretrain
+
+    def counting(self, ctx):
+        epochs_built.append(self.pretrain_epochs)
+        return original(self, ctx)
+
+    monkeypatch.setattr(ApexResNetMethod, "macro_pretrain", counting)
+    ctx = make_ctx(tmp_path, aux_tables={"ckplus": aux}).for_fold("fake/s0", frozenset({"fake/s0"}))
+    train = table[table["subject"] != "fake/s0"]
+    for pretrain_epochs in (2, 2, 1):
+        create_method("micro_attention", {**SMALL, "epochs": 1, "save_attention": False,
+                                          "pretrain_epochs": pretrain_epochs}).fit(train, ctx)
+    assert epochs_built == [2, 1]
