@@ -14,8 +14,10 @@ needed); its rows carry the corpus each image comes from (casme2/samm/smic) in
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
+import logging
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from .apex_fill import fill_apex
 from .base import DatasetRead, Repair, RepairRule
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,13 +70,41 @@ def list_datasets() -> list[str]:
     return list(READERS)
 
 
-def read_dataset(name: str, root: str | Path, /, **options: Any) -> DatasetRead:
-    """Read dataset ``name`` from ``root`` into a :class:`DatasetRead` (table, repairs, skipped)."""
+def read_dataset(name: str, root: str | Path, /, *, check_frames: bool = True, **options: Any) -> DatasetRead:
+    """Read dataset ``name`` from ``root`` into a :class:`DatasetRead` (table, repairs, skipped).
+
+    With ``check_frames`` (the default) every clip's frame files are checked cheaply
+    (:func:`microexpr.video.frames.frame_file_problems`: readable header, JPEG end-of-image
+    marker, one frame size per clip); a clip that fails is a problem like any other: the
+    read stops naming each file (``on_problem: raise``), or leaves the clip out and lists it
+    (``skip``). ``datasets check`` passes False and decodes every frame strictly instead.
+    """
     allowed = reader_options(name)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ConfigError(f"{name}: unknown reader option(s) {unknown}; accepted: {sorted(allowed)}")
-    return reader_module(name).read(root, **options)
+    result = reader_module(name).read(root, **options)
+    return _refuse_bad_frames(name, result, options.get("on_problem", "raise")) if check_frames else result
+
+
+def _refuse_bad_frames(name: str, result: DatasetRead, on_problem: str) -> DatasetRead:
+    from ..video.frames import frame_file_problems
+    from .base import problems_error
+
+    bad: list[tuple[str, str]] = []
+    for key, frames in zip(result.table["key"], result.table["frames"]):
+        msgs = frame_file_problems(list(frames))
+        if msgs:
+            bad.append((str(key), "; ".join(msgs[:5]) + (f"; and {len(msgs) - 5} more" if len(msgs) > 5 else "")))
+    if not bad:
+        return result
+    if on_problem == "raise":
+        raise problems_error(name, bad)
+    for key, msg in bad:
+        log.warning("%s: leaving out %s: %s", name, key, msg)
+    drop = {k for k, _ in bad}
+    table = result.table[~result.table["key"].isin(drop)].reset_index(drop=True)
+    return dataclasses.replace(result, table=table, problems=[*result.problems, *bad])
 
 
 def check_dataset(name: str, root: str | Path, /, **options: Any) -> CheckReport:

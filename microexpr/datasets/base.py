@@ -260,13 +260,7 @@ class ClipCollector:
     def finish(self, apex_rule: str, on_problem: str) -> DatasetRead:
         check_option(self.dataset, "on_problem", on_problem, ("raise", "skip"))
         if self.problems and on_problem == "raise":
-            lines = "\n".join(f"  {k}: {m}" for k, m in self.problems[:30])
-            more = f"\n  ... and {len(self.problems) - 30} more" if len(self.problems) > 30 else ""
-            raise DatasetFormatError(
-                f"{self.dataset}: {len(self.problems)} clip(s) cannot be used:\n{lines}{more}\n"
-                f"Run `microexpr datasets check --dataset {self.dataset} --root DIR` for the full list; "
-                f"pass on_problem='skip' to leave these clips out."
-            )
+            raise problems_error(self.dataset, self.problems)
         for key, msg in self.problems:
             log.warning("%s: leaving out %s: %s", self.dataset, key, msg)
         table = new_clip_table(self.rows)
@@ -274,6 +268,18 @@ class ClipCollector:
             table["landmarks"] = table["landmarks"].astype(object).where(table["landmarks"].notna(), None)
         table = fill_apex(table, apex_rule)
         return DatasetRead(table=table, repairs=self.repairs, skipped=self.skipped, problems=self.problems)
+
+
+def problems_error(dataset: str, problems: list[tuple[str, str]]) -> DatasetFormatError:
+    """The error of a read that found clips it cannot use (``on_problem: raise``), listing them."""
+    lines = "\n".join(f"  {k}: {m}" for k, m in problems[:30])
+    more = f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else ""
+    return DatasetFormatError(
+        f"{dataset}: {len(problems)} clip(s) cannot be used:\n{lines}{more}\n"
+        f"Run `microexpr datasets check --dataset {dataset} --root DIR` for the full list; "
+        f"to leave these clips out, add `--option {dataset}.on_problem=skip` to `microexpr run` "
+        f"(data.options.{dataset}.on_problem: skip in a config)."
+    )
 
 
 def norm_subject_number(value: Any, what: str) -> int:

@@ -3,8 +3,10 @@
 Problems found: sheet rows without a frame folder, empty clip folders, onset/apex/offset
 frames without a file, apex outside onset..offset, missing frame files inside
 onset..offset (a gap in the file numbers), emotions the dataset does not define (and,
-with ``scheme``, emotions the scheme does not list), and frames OpenCV cannot decode
-(every frame is decoded). The reader runs with ``on_problem="skip"`` so one bad clip
+with ``scheme``, emotions the scheme does not list), truncated JPEGs and frames of another
+size than the rest of their clip (every reader refuses those, naming each file), and frames
+that do not decode strictly (every frame is decoded by Pillow, which refuses truncated
+data, and by OpenCV). The reader runs with ``on_problem="skip"`` so one bad clip
 does not hide the others.
 """
 
@@ -19,6 +21,7 @@ import cv2
 import pandas as pd
 
 from . import read_dataset, reader_module
+from ..video.frames import frame_file_problems
 from .base import Repair, frame_number
 from ..errors import DatasetFormatError, MicroexprError
 
@@ -73,7 +76,7 @@ def check_dataset(
 ) -> CheckReport:
     """Read ``name`` at ``root`` (reader ``options`` as for ``read_dataset``) and list its problems."""
     options = {**options, "on_problem": "skip"}
-    result = read_dataset(name, root, **options)
+    result = read_dataset(name, root, check_frames=not decode, **options)
     table = result.table
     problems = list(result.problems)
     known = {e.lower() for e in getattr(reader_module(name), "EMOTIONS", ())}
@@ -87,6 +90,7 @@ def check_dataset(
             problems.append((row.key, f"unknown emotion {row.emotion!r}; {name} defines {sorted(known)}"))
         problems += _gaps(row)
         if decode:
+            problems += [(row.key, msg) for msg in frame_file_problems(list(row.frames), decode=True)]
             for p in row.frames:
                 if cv2.imread(p, cv2.IMREAD_UNCHANGED) is None:
                     problems.append((row.key, f"corrupt or unreadable image {p}"))

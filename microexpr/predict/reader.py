@@ -39,11 +39,19 @@ class FrameStream:
     def __iter__(self) -> Iterator[np.ndarray]:
         """Yield uint8 RGB frames in order; raise naming the file if nothing decodes."""
         if self.kind == "folder":
+            first: tuple[Path, tuple[int, ...]] | None = None
             for p in list_frames(self.path):
                 try:
-                    yield read_frame(p)
+                    frame = read_frame(p)
                 except MicroexprError as exc:
                     raise PreprocessingError(f"{self.path}: {exc}") from exc
+                if first is None:
+                    first = (p, frame.shape)
+                elif frame.shape != first[1]:
+                    raise PreprocessingError(
+                        f"{p}: {frame.shape[1]}x{frame.shape[0]} pixels, but {first[0].name} (the first frame) is "
+                        f"{first[1][1]}x{first[1][0]}: the frames of one folder must be one video; remove or resize it")
+                yield frame
             return
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():

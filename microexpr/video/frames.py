@@ -58,3 +58,50 @@ def read_frame(path: str | Path, *, grey: bool = False) -> np.ndarray:
     if not grey:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     return img
+
+
+_JPEG = frozenset({".jpg", ".jpeg"})
+
+
+def frame_file_problems(paths: list[str | Path], *, decode: bool = False) -> list[str]:
+    """Problems of a clip's frame files, one message per file naming it (empty: all fine).
+
+    Cheap checks, run by every reader on every clip: each file's header is readable
+    (Pillow reads the size without decoding), a JPEG ends with its end-of-image marker
+    (libjpeg silently fills a truncated file with grey and only prints "Premature end of
+    JPEG file" to stderr, with no file name), and every frame of the clip has one size.
+    ``decode=True`` (``datasets check``) also decodes every file strictly, so damaged data
+    inside a file is found too.
+    """
+    from PIL import Image
+
+    problems: list[str] = []
+    sizes: dict[tuple[int, int], list[str]] = {}
+    for p in paths:
+        p = str(p)
+        try:
+            with Image.open(p) as im:
+                size = im.size
+                if decode:
+                    im.load()  # strict: Pillow refuses truncated data unless told otherwise
+        except (OSError, ValueError, SyntaxError) as exc:
+            problems.append(f"{p}: not a readable image ({exc}); re-extract or replace this frame")
+            continue
+        if Path(p).suffix.lower() in _JPEG and not _ends_with_eoi(p):
+            problems.append(f"{p}: truncated JPEG (no end-of-image marker); re-extract or replace this frame")
+            continue
+        sizes.setdefault(size, []).append(p)
+    if len(sizes) > 1:
+        (w, h), _ = max(sizes.items(), key=lambda kv: len(kv[1]))
+        for (fw, fh), files in sizes.items():
+            if (fw, fh) != (w, h):
+                problems += [f"{f}: {fw}x{fh} pixels, but the clip's other frames are {w}x{h}" for f in files]
+    return problems
+
+
+def _ends_with_eoi(path: str) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 64))
+        tail = fh.read().rstrip(b"\x00\r\n ")
+    return tail.endswith(b"\xff\xd9")
