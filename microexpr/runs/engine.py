@@ -42,6 +42,7 @@ from ..io_utils import atomic_write_json, atomic_write_text
 from ..methods.base import RunContext
 from ..protocols import Fold, make_folds, verify_folds
 from .data import RunData, load_run_data
+from .lock import run_lock
 from .layout import RunPaths, fold_frame, fold_slugs, read_fold_file, write_fold_file
 from .summary import summarise
 
@@ -83,9 +84,10 @@ def execute_run(
     paths = RunPaths(Path(run_dir))
     resolved = resolve_config(config, require_roots=data is None)
     paths.root.mkdir(parents=True, exist_ok=True)
-    _check_same_run(paths, resolved)
-    atomic_write_text(paths.config, dump_config(resolved))
-    with _run_logging(paths.log) as log:
+    with _run_logging(paths.log) as log, run_lock(paths.root, log):
+        _check_same_run(paths, resolved)
+        config_text = dump_config(resolved)
+        atomic_write_text(paths.config, config_text)
         log.info("run %s in %s (method %s, protocol %s, seeds %s)", config.name, paths.root, config.method.name, config.protocol.name, config.seeds)
         if data is None:
             data = load_run_data(config, log)
@@ -105,13 +107,15 @@ def execute_run(
         skipped: list[tuple[int, str]] = []
         frames: list[pd.DataFrame] = []
         for seed in config.seeds:
+            _assert_config_unchanged(paths, config_text)
             done = [f for f in folds if paths.fold_file(seed, slugs[f.name]).exists()]
             pending = [f for f in folds if not paths.fold_file(seed, slugs[f.name]).exists()]
             skipped += [(seed, f.name) for f in done]
             if done:
                 log.info("seed %d: %d fold(s) already finished, skipping them", seed, len(done))
             if pending:
-                computed += _run_pending(config, paths, data, pending, slugs, replace(ctx, seed=seed), progress, log)
+                computed += _run_pending(config, paths, data, pending, slugs, replace(ctx, seed=seed), progress, log,
+                                         config_text)
             frames += [read_fold_file(paths.fold_file(seed, slugs[f.name]), f, data.classes) for f in folds]
 
         predictions = pd.concat(frames, ignore_index=True)
@@ -163,6 +167,7 @@ def _run_pending(
     ctx: RunContext,
     progress: bool,
     log: logging.Logger,
+    config_text: str,
 ) -> list[tuple[int, str]]:
     from tqdm.auto import tqdm
 
@@ -189,7 +194,7 @@ def _run_pending(
                 raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results "
                                  f"for {len(part)} folds")
             for (fold, _, test), proba in zip(part, outputs):
-                _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log)
+                _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
                 done_batched.append((seed, fold.name))
         return done_batched
     done: list[tuple[int, str]] = []
@@ -202,7 +207,7 @@ def _run_pending(
             bar.set_postfix_str(fold.name)
             method.fit(train, fctx)
             proba = method.predict_proba(_hide_labels(test), fctx)
-            _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log)
+            _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
             done.append((seed, fold.name))
             bar.update(1)
     finally:
@@ -212,9 +217,10 @@ def _run_pending(
 
 def _finish_fold(
     config: RunConfig, paths: RunPaths, data: RunData, fold: Fold, slugs: dict[str, str], seed: int,
-    test: pd.DataFrame, proba: Any, log: logging.Logger,
+    test: pd.DataFrame, proba: Any, log: logging.Logger, config_text: str,
 ) -> None:
     proba = _check_proba(proba, len(test), len(data.classes), config.method.name, fold.name)
+    _assert_config_unchanged(paths, config_text)
     frame = fold_frame(test, fold.name, seed, proba, test["label"].to_numpy(), data.classes)
     write_fold_file(paths.fold_file(seed, slugs[fold.name]), frame)
     acc = float(np.mean(frame["y_true"] == frame["y_pred"]))
@@ -255,6 +261,18 @@ def _seed_everything(seed: int) -> None:
 # --------------------------------------------------------------------------- checks and files
 
 
+def _assert_config_unchanged(paths: RunPaths, config_text: str) -> None:
+    """Refuse to reuse or write a fold when ``config.yaml`` is no longer this run's config
+    (another run wrote it despite the lock, e.g. on a filesystem without working locks)."""
+    try:
+        now = paths.config.read_text(encoding="utf-8")
+    except OSError:
+        now = None
+    if now != config_text:
+        raise ConfigError(f"run directory {paths.root}: config.yaml was changed by someone else while this run was "
+                          "going on; nothing more is written. Give each run its own --out directory")
+
+
 def _has_results(paths: RunPaths) -> bool:
     """True once some fold has finished: from then on the run dir is bound to its config and clips."""
     return any((paths.root / "folds").rglob("*.csv"))
@@ -283,15 +301,32 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
 
 
 def _check_same_clips(paths: RunPaths, table: pd.DataFrame) -> None:
+    """Bind the run directory to its clips: ``clips.csv`` holds each clip's key, dataset,
+    subject, label and a fingerprint of everything that feeds its inputs (onset, apex,
+    offset, every frame file's size and time, landmarks: :func:`clip_fingerprint`). A resume
+    whose clips, labels or fingerprints differ is refused, listing the clips that differ."""
+    from ..inputs.clip import clip_fingerprint
+
     cols = ["key", "dataset", "subject", "label", "label_name"]
     now = table[cols].reset_index(drop=True).astype({"label": "int64"})
+    now["fingerprint"] = [clip_fingerprint(r) for r in table.to_dict("records")]
     if paths.clips.exists() and _has_results(paths):
-        old = pd.read_csv(paths.clips, dtype={"key": str, "dataset": str, "subject": str, "label_name": str})
-        if list(old.columns) != cols or not old.astype({"label": "int64"}).equals(now):
-            changed = sorted(set(map(tuple, old.astype(str).values)) ^ set(map(tuple, now.astype(str).values)))
+        old = pd.read_csv(paths.clips, dtype={"key": str, "dataset": str, "subject": str, "label_name": str,
+                                              "fingerprint": str})
+        compared = [c for c in now.columns if c in old.columns]  # runs started before fingerprints: the rest
+        if list(old.columns) not in (cols, cols + ["fingerprint"]) or not old[compared].astype({"label": "int64"}).equals(now[compared]):
+            a, b = old.set_index("key"), now.set_index("key")
+            gone, new = sorted(set(a.index) - set(b.index)), sorted(set(b.index) - set(a.index))
+            both = sorted(set(a.index) & set(b.index))
+            relabelled = [k for k in both if [str(a.at[k, c]) for c in ("label", "label_name")] != [str(b.at[k, c]) for c in ("label", "label_name")]]
+            changed = [k for k in both if "fingerprint" in a.columns and a.at[k, "fingerprint"] != b.at[k, "fingerprint"]]
+            parts = [f"{what}: {ks[:5]}{' ...' if len(ks) > 5 else ''}" for what, ks in (
+                ("clips no longer present", gone), ("new clips", new), ("labels changed", relabelled),
+                ("annotations or frame files changed (onset/apex/offset, frames, landmarks)", changed)) if ks]
             raise ConfigError(
-                f"run directory {paths.root}: the clips or their labels changed since the run started "
-                f"({len(changed)} row(s) differ, e.g. {changed[:3]}); use another --out directory"
+                f"run directory {paths.root}: the clips or their labels changed since the run started, so its "
+                f"finished folds cannot be combined with new ones ({'; '.join(parts) or 'clip order differs'}); "
+                "use another --out directory, or restore the copy the run started with"
             )
         return
     atomic_write_text(paths.clips, now.to_csv(index=False))
