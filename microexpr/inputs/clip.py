@@ -199,7 +199,7 @@ def onset_landmarks(job: ClipJob, params: Mapping[str, Any], cache_dir: Path | N
     path = None
     if cache_dir is not None:
         path = face_cache_path(job, params, cache_dir)
-        cached = load_cached(path)
+        cached = load_cached(path, (np.float32, (68, 2)))
         if cached is not None:
             return cached, False, cached_face_note(path)
     lm, note = detect_onset_landmarks(job, params)

@@ -33,7 +33,7 @@ from ..sources.flow_png import png_rows
 from .cache import cache_key, load_cached, save_cached
 from .clip import ClipJob, cached_face_note, face_cache_path, face_geometry, onset_landmarks
 from .params import resolve_params
-from .representations import get_representation
+from .representations import expected_array, get_representation
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,10 @@ def compute_clip(name: str, resolved: dict[str, Any], job: ClipJob, cache_dir: s
         if job.key in str(exc):
             raise
         raise type(exc)(f"clip {job.key}: {exc}") from exc
+    expect = expected_array(name, resolved)
+    if arr.dtype != expect[0] or arr.shape != expect[1]:
+        raise PreprocessingError(f"clip {job.key}: representation {name!r} computed {arr.dtype} {arr.shape}, "
+                                 f"expected {expect[0]} {expect[1]} (a bug: please report it)")
     if out_path is not None:
         save_cached(Path(out_path), arr)
     return arr, face_computed, note
@@ -138,9 +142,10 @@ def load_inputs_with_stats(
     ]
     stats = LoadStats()
     results: list[np.ndarray | None] = [None] * len(jobs)
+    expect = expected_array(name, resolved)
     for i, p in enumerate(paths):
         if p is not None:
-            results[i] = load_cached(Path(p))
+            results[i] = load_cached(Path(p), expect)
     todo = [i for i, r in enumerate(results) if r is None]
     stats.cached = len(jobs) - len(todo)
     cache_arg = None if cache is None else str(cache)

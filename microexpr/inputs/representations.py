@@ -67,6 +67,25 @@ def _register(name: str, version: str, params: dict[str, Param], uses_flow: bool
     return deco
 
 
+def expected_array(name: str, p: dict[str, Any]) -> tuple[np.dtype, tuple[int, ...]]:
+    """(dtype, shape) of representation ``name``'s array for resolved parameters ``p`` (the
+    table at the top of this module); cached arrays are checked against it."""
+    channels = () if p.get("colour", "grey") == "grey" else (3,)
+    if name == "flow_image":
+        return np.dtype(np.uint8), (p["size"], p["size"], 3)
+    if name in ("apex_crop", "onset_crop"):
+        return np.dtype(np.uint8), (p["size"], p["size"], *channels)
+    if name == "crop_landmarks":
+        return np.dtype(np.float32), (68, 2)
+    if name == "tim_clip":
+        return np.dtype(np.uint8), (p["length"], p["size"], p["size"], *channels)
+    if name == "flow_sequence":
+        return np.dtype(np.float32), (p["length"] - 1, p["size"], p["size"], 2)
+    if name == "adm":
+        return np.dtype(np.float32), (2 * p["half_window"], 2 * p["grid"] * p["grid"])
+    raise ConfigError(f"no array specification for representation {name!r}")
+
+
 def get_representation(name: str) -> Representation:
     """The registered representation ``name``; raise listing the known names."""
     if name not in REGISTRY:
