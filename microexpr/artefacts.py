@@ -212,11 +212,18 @@ def save_artefact(path: str | os.PathLike[str], payload: Mapping[str, Any], *, c
 # --------------------------------------------------------------------------- load
 
 
+_UNSAFE_ADVICE = ("weights_only=False", "weights_only = False", "allow_pickle", "safe_globals", "add_safe_globals",
+                  "trust the source")
+
+
 def _reason(exc: Exception) -> str:
-    """The line of PyTorch's weights_only message that names the refused object."""
+    """The line of PyTorch's weights_only message that names the refused object, without its
+    advice to switch the safe loader off (never an option for a file from elsewhere)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not any(a in ln for a in _UNSAFE_ADVICE)]
     named = [ln for ln in lines if "WeightsUnpickler" in ln or "Unsupported" in ln]
-    return (named or lines or [type(exc).__name__])[0][:300]
+    text = (named or lines or [type(exc).__name__])[0]
+    return text.split(". ")[0][:300]
 
 
 def load_artefact(path: str | os.PathLike[str]) -> ModelArtefact:
@@ -231,11 +238,12 @@ def load_artefact(path: str | os.PathLike[str]) -> ModelArtefact:
         content = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise ModelError(
-            f"refusing to load {p}: it holds objects PyTorch's safe loader (weights_only=True) does not allow, "
-            f"so it is not a microexpr model artefact and loading it could run code ({_reason(exc)})"
-        ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ModelError(f"{p} is not a readable model artefact (not a torch file, or truncated): {exc}") from exc
+            f"refusing to load {p}: it holds objects PyTorch's safe loader does not allow, so it is not a microexpr "
+            f"model artefact and loading it could run code ({_reason(exc)})"
+        ) from None
+    except Exception as exc:  # any other failure to read the archive: corrupt bytes give many kinds
+        raise ModelError(f"{p} is corrupt or was modified after export: PyTorch cannot read it "
+                         f"({type(exc).__name__}); re-export it with `microexpr export`") from None
     if not isinstance(content, dict) or content.get("format") != FORMAT_TAG:
         raise ModelError(
             f"{p} is not a microexpr model artefact (no format tag {FORMAT_TAG!r}; a foreign checkpoint?); "

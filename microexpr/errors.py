@@ -35,3 +35,7 @@ class PreprocessingError(MicroexprError):
 
 class ModelError(MicroexprError):
     """A model name, keyword, checkpoint or artefact is invalid."""
+
+
+class OutputError(MicroexprError):
+    """A result cannot be written: the disk is full, or the folder is not writable."""

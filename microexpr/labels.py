@@ -24,6 +24,7 @@ composite class names but ``dataset`` = the corpus of the image), else of its ``
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ import pandas as pd
 
 from .errors import ConfigError, DatasetFormatError
 from .identity import IdentityIndex, clip_identity
+from .io_utils import read_text_file
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,7 @@ def read_ground_truth(path: Path) -> list[tuple[str, str, str, int]]:
     if not path.is_file():
         raise DatasetFormatError(f"ground-truth list {path} not found")
     rows = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(read_text_file(path, "ground-truth list"), newline="") as fh:
         for n, rec in enumerate(csv.reader(fh), start=1):
             if not rec or all(not c.strip() for c in rec):
                 continue

@@ -42,9 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io_utils import atomic_write_text
+    from ..errors import OutputError
+    from ..io_utils import atomic_write_text, check_writable
     from ..predict import predict
 
+    if args.out is not None:  # found before the work, not after it
+        if args.out.is_dir():
+            raise OutputError(f"--out {args.out} is a folder; give the path of the JSON file to write")
+        check_writable(args.out.parent if str(args.out.parent) else Path("."), "--out folder")
+    if args.visualise is not None:
+        check_writable(args.visualise, "--visualise")
     result = predict(args.path, args.model, onset=args.onset, apex=args.apex, fps=args.fps, window_s=args.window,
                      stride_s=args.stride, top_k=args.top, apex_method=args.apex_method, progress=not args.quiet,
                      visualise_dir=args.visualise)

@@ -44,10 +44,12 @@ methods (``ststnet``, ``laenet``, ``off_apexnet``) can use them, reading the PNG
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
 from ..errors import DatasetFormatError
+from ..io_utils import read_text_file
 from ..identity import COMPOSITE_SUBJECT_RULE, ClipId, canonical_dataset, clip_identity, composite_corpus
 from ..sources.flow_png import FlowPngFolder
 from . import casme2, samm, smic
@@ -183,7 +185,7 @@ def _read_labels(path: Path) -> dict[ClipId, tuple[int, str, str]]:
     """Clip identity -> (class index, ``file line N``, the clip's key in the reader's spelling) of
     a labels CSV (see the module docstring)."""
     out: dict[ClipId, tuple[int, str, str]] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(read_text_file(path, "labels file"), newline="") as fh:
         rows = [(n, [c.strip() for c in rec]) for n, rec in enumerate(csv.reader(fh), start=1)
                 if rec and any(c.strip() for c in rec)]
     if rows and any(c.lower() == "label" for c in rows[0][1]):

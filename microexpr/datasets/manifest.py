@@ -24,11 +24,13 @@ its own name (e.g. ``dataset_name="jaffe"``) so subjects stay namespaced per cor
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, clip_files, to_int
 from ..errors import DatasetFormatError, DatasetNotFoundError
+from ..io_utils import read_text_file
 from ..video.frames import FRAME_EXTENSIONS
 
 NAME = "manifest"
@@ -59,7 +61,7 @@ def read(
     path = path.resolve()
     base = path.parent
     col = ClipCollector(name, REPAIRS, repairs)
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(read_text_file(path, "manifest"), newline="") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in REQUIRED if c not in header]
@@ -87,6 +89,17 @@ def _inside(base: Path, rel: str, manifest: Path, n: int) -> Path:
 def _row(col: ClipCollector, base: Path, manifest: Path, n: int, rec: dict[str, Any], fps: float) -> None:
     if not rec["path"] or not rec["subject"]:
         raise DatasetFormatError(f"manifest {manifest} line {n}: empty path or subject")
+    if not rec["label"]:
+        col.problem(f"{col.dataset}/{rec['subject'].replace('/', '_')}/{rec.get('clip') or rec['path'].strip('/').replace('/', '__')}",
+                    f"manifest {manifest} line {n}: empty label; fill it in or delete the row")
+        return
+    if rec.get("fps"):
+        try:
+            row_fps = float(rec["fps"])
+        except ValueError:
+            row_fps = float("nan")
+        if not row_fps > 0 or row_fps == float("inf"):
+            raise DatasetFormatError(f"manifest {manifest} line {n}: fps {rec['fps']!r} is not a positive number")
     target = _inside(base, rec["path"], manifest, n)
     subject = rec["subject"].replace("/", "_")
     clip = rec.get("clip") or rec["path"].strip("/").replace("/", "__")
@@ -109,7 +122,7 @@ def _row(col: ClipCollector, base: Path, manifest: Path, n: int, rec: dict[str, 
     values = col.repaired(subject, clip, {"emotion": rec["label"]})
     col.add(
         native_subject=subject, subject_id=subject, clip=clip, frames=frames,
-        fps=float(rec["fps"]) if rec.get("fps") else fps,
+        fps=row_fps if rec.get("fps") else fps,
         onset=0, apex=last if peak is None else peak, offset=last, numbers=False,
         emotion=values["emotion"], landmarks=landmarks,
     )

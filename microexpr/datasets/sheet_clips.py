@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..errors import DatasetFormatError
 from .base import ClipCollector, clip_files, norm_subject_number, to_int
 from .sheets import norm_header
 
@@ -95,12 +96,20 @@ def collect_sheet_clips(
     rather than used. ``details`` is asked only for clips whose folder exists. Finally
     every entry of a subject folder that no record named is listed in ``col.skipped``.
     """
+    if records and norm_header(layout.emotion) not in records[0]:
+        raise DatasetFormatError(f"coding sheet {sheet} has no {layout.emotion!r} column (its columns: "
+                                 f"{sorted(k for k in records[0])}); restore the column from the original sheet")
     used: set[Path] = set()
+    seen: dict[tuple[str, str], str] = {}
     for n, cells in enumerate(records, start=layout.first_record):
         where = f"{sheet.name} {layout.record_word} {n}"
         num = norm_subject_number(cells["subject"], where)
         sub = layout.subject_folder.format(num)
         clip = str(cells["filename"]).strip()
+        if (sub, clip) in seen:
+            raise DatasetFormatError(f"{where}: clip {sub}/{clip} is listed twice in {sheet} (also {seen[(sub, clip)]}); "
+                                     "delete one of the two rows, or correct its Filename")
+        seen[(sub, clip)] = f"{layout.record_word} {n}"
         values = col.repaired(sub, clip, {
             "onset": to_int(cells[norm_header(layout.onset)], f"{where} {layout.onset}"),
             "apex": to_int(cells[norm_header(layout.apex)], f"{where} {layout.apex}"),

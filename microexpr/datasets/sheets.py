@@ -41,9 +41,14 @@ def header_records(
 ) -> list[dict[str, Any]]:
     """Records (dicts keyed by normalised header) below the first row holding all ``required``
     headers. Unnamed columns are dropped; fully empty rows are skipped."""
+    required = list(required)
     need = {norm_header(h) for h in required}
+    best: tuple[int, int, list[str]] | None = None  # (columns found, row index, missing) of the likeliest header
     for i, row in enumerate(rows[:max_scan]):
         names = [norm_header(c) if c is not None else "" for c in row]
+        found = len(need & set(names))
+        if found >= 2 and not need <= set(names) and (best is None or found > best[0]):
+            best = (found, i, [h for h in required if norm_header(h) not in names])
         if need <= set(names):
             out = []
             for r in rows[i + 1 :]:
@@ -51,6 +56,11 @@ def header_records(
                     continue
                 out.append({n: v for n, v in zip(names, r) if n})
             return out
+    if best is not None:
+        raise DatasetFormatError(
+            f"spreadsheet {path}: its header (row {best[1] + 1}) lacks the column(s) {best[2]}; restore them "
+            "(the original coding sheet has them)"
+        )
     raise DatasetFormatError(
         f"spreadsheet {path}: no header row with columns {sorted(required)} in its first {max_scan} rows; "
         f"is this the original coding sheet?"

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import ConfigError, MicroexprError, PreprocessingError
+from ..io_utils import check_writable
 from ..sources.flow_png import png_rows
 from .cache import cache_key, load_cached, save_cached
 from .clip import ClipJob, cached_face_note, face_cache_path, face_geometry, onset_landmarks
@@ -136,7 +137,7 @@ def load_inputs_with_stats(
     jobs = [ClipJob.from_row(row) for row in table.to_dict("records")]
     if not jobs:
         raise PreprocessingError(f"load_inputs({name!r}): the table has no rows")
-    cache = None if cache_dir is None else Path(cache_dir)
+    cache = None if cache_dir is None else check_writable(cache_dir, "cache_dir")  # before the workers need it
     paths: list[str | None] = [
         None if cache is None else str(cache / name / f"{_array_key(name, resolved, j)}.npy") for j in jobs
     ]

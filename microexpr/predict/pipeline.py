@@ -23,6 +23,7 @@ are refused with a :class:`~microexpr.errors.ModelError`.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -180,6 +181,9 @@ def predict(
     for name, v in (("onset", onset), ("apex", apex)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
             raise ConfigError(f"--{name} must be a non-negative frame index (0-based), got {v!r}")
+    for name, v in (("fps", fps), ("window", window_s), ("stride", stride_s)):
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ConfigError(f"--{name} must be a positive, finite number, got {v!r}")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ConfigError(f"--top must be a positive number of intervals, got {top_k!r}")
     if onset is not None and apex is not None and apex < onset:
@@ -192,9 +196,16 @@ def predict(
     no_face: list[int] = []
     n_windows = 0
 
+    searched: list[tuple[int, int]] = []
+
     def run_window(frames: list[np.ndarray], start: int, **kw: Any) -> None:
         nonlocal n_windows
         n_windows += 1
+        searched.append((start, start + len(frames) - 1))
+        if len(frames) < 2:
+            raise PreprocessingError(
+                f"{path}: only {len(frames)} frame to analyse from frame {start} on (a micro-expression is motion "
+                "between frames: at least 2 are needed); give a longer video or an earlier --onset/--apex")
         cand = predictor.analyse(frames, start, keep_apex_frame=keep_frames, **kw)
         if cand is None:
             no_face.append(start)
@@ -212,8 +223,11 @@ def predict(
     finally:
         bar.close()
     if not pool.seen:
+        where = (f"any frame of {path} ({n} frames" if onset is None and apex is None else
+                 f"frames {searched[0][0]}..{searched[0][1]} of {path} (the window that --onset/--apex give; "
+                 f"the video has {n} frames")
         raise PreprocessingError(
-            f"no face found in any frame of {path} ({n} frames, dlib {predictor.detector_name} detector"
+            f"no face found in {where}, dlib {predictor.detector_name} detector"
             f"{' (HOG, then CNN)' if predictor.detector_name == 'auto' else ''}): "
             "predict needs a visible, roughly frontal face; check the input or crop it closer to the face"
         )

@@ -40,14 +40,25 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunRecord:
         raise MicroexprError(f"run directory {root} not found")
     files = {n: root / n for n in ("metrics.json", "config.yaml", "folds.json")}
     missing = [n for n, p in files.items() if not p.is_file()]
+    if "config.yaml" in missing:  # never started here: nothing to resume
+        raise MicroexprError(f"{root} is not a run directory: it lacks {missing}; give a folder that `microexpr run` wrote")
     if missing:
         raise MicroexprError(
             f"run directory {root} lacks {missing}: the run has not finished; "
             f"resume it with `microexpr run CONFIG --out {root}`"
         )
-    metrics = json.loads(files["metrics.json"].read_text(encoding="utf-8"))
-    config = yaml.safe_load(files["config.yaml"].read_text(encoding="utf-8")) or {}
-    folds = json.loads(files["folds.json"].read_text(encoding="utf-8"))
+    try:
+        metrics = json.loads(files["metrics.json"].read_text(encoding="utf-8"))
+        config = yaml.safe_load(files["config.yaml"].read_text(encoding="utf-8")) or {}
+        folds = json.loads(files["folds.json"].read_text(encoding="utf-8"))
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MicroexprError(f"run directory {root}: a result file is damaged ({type(exc).__name__}: {exc}); rerun "
+                             f"`microexpr run CONFIG --out {root}` to rebuild metrics.json from the fold files") from None
+    shapes = ((metrics, dict, "metrics.json"), (config, dict, "config.yaml"), (folds, dict, "folds.json"))
+    bad = [name for obj, tp, name in shapes if not isinstance(obj, tp)]
+    if bad or not {"overall", "per_seed"} <= set(metrics) or "folds" not in folds:
+        raise MicroexprError(f"run directory {root}: {bad or ['metrics.json']} is not what `microexpr run` writes (empty or "
+                             f"edited); rerun `microexpr run CONFIG --out {root}` to rebuild it from the fold files")
     return RunRecord(root, metrics, config, folds)
 
 

@@ -38,7 +38,7 @@ import yaml
 from ..cliptable import subset
 from ..config import RunConfig, dump_config, resolve_config, result_relevant
 from ..errors import ConfigError, ModelError, ProtocolError
-from ..io_utils import atomic_write_json, atomic_write_text
+from ..io_utils import atomic_write_json, atomic_write_text, check_writable
 from ..methods.base import RunContext
 from ..protocols import Fold, make_folds, verify_folds
 from .data import RunData, load_run_data
@@ -83,7 +83,7 @@ def execute_run(
     """
     paths = RunPaths(Path(run_dir))
     resolved = resolve_config(config, require_roots=data is None)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    check_writable(paths.root, "run directory (--out)")
     with _run_logging(paths.log) as log, run_lock(paths.root, log):
         _check_same_run(paths, resolved)
         config_text = dump_config(resolved)
@@ -146,6 +146,7 @@ def _base_context(config: RunConfig, paths: RunPaths, data: RunData, progress: b
         cache = Path(os.environ["MICROEXPR_CACHE"])
     else:
         cache = paths.root.resolve().parent / ".cache"
+    check_writable(cache, "cache_dir")  # before any worker process needs it
     n_jobs = config.n_jobs or os.cpu_count() or 1
     return RunContext(
         run_dir=paths.root,

@@ -25,6 +25,9 @@ from ..identity import ClipId, key_identity
 
 __all__ = ["load_feature_file", "save_feature_file"]
 
+MAX_FEATURE_VALUE = 1e150
+"""Largest magnitude accepted: beyond it squares (variances, distances, kernels) overflow float64."""
+
 
 def load_feature_file(path: str | os.PathLike[str], keys: Sequence[str], *, strict: bool = False) -> np.ndarray:
     """Rows of ``X`` for ``keys``, in that order, as float64 of shape (len(keys), d).
@@ -84,8 +87,21 @@ def _read_stamped(path: str, mtime: float) -> tuple[np.ndarray, dict[ClipId, tup
     p = Path(path)
     if mtime < 0 or not p.is_file():
         raise DatasetFormatError(f"feature file {p} not found; give the path of an .npz holding X and keys")
+    if p.stat().st_size == 0:
+        raise DatasetFormatError(f"feature file {p} is empty (0 bytes); write it again with "
+                                 "np.savez(path, X=X, keys=np.array(keys, dtype=str))")
     try:
-        with np.load(p, allow_pickle=False) as z:
+        z = np.load(p, allow_pickle=False)
+    except Exception as exc:  # not an .npz/.npy, truncated, or object arrays (which would need pickle)
+        raise DatasetFormatError(
+            f"feature file {p} is not a readable NumPy .npz of plain arrays ({type(exc).__name__}); save it with "
+            "np.savez(path, X=X, keys=np.array(keys, dtype=str)) (save keys as a string array, not objects)"
+        ) from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise DatasetFormatError(f"feature file {p} holds a single array (.npy); save X and keys together: "
+                                 "np.savez(path, X=X, keys=np.array(keys, dtype=str))")
+    try:
+        with z:
             names = set(z.files)
             absent = [n for n in ("X", "keys") if n not in names]
             if absent:
@@ -94,11 +110,13 @@ def _read_stamped(path: str, mtime: float) -> tuple[np.ndarray, dict[ClipId, tup
                 )
             X = np.asarray(z["X"])
             keys = np.asarray(z["keys"])
-    except ValueError as exc:  # object arrays need pickle, or the file is not an npz
+    except DatasetFormatError:
+        raise
+    except Exception as exc:  # object arrays (pickle refused) or a damaged member
         raise DatasetFormatError(
-            f"feature file {p} cannot be read without pickle or is not an .npz ({exc}); "
-            "save keys as a string array: np.savez(path, X=X, keys=np.array(keys, dtype=str))"
-        ) from exc
+            f"feature file {p}: X and keys must be plain arrays ({type(exc).__name__}); save keys as a string array: "
+            "np.savez(path, X=X, keys=np.array(keys, dtype=str))"
+        ) from None
     if X.ndim != 2:
         raise DatasetFormatError(f"feature file {p}: X must be 2-D (n_clips, n_features), got shape {X.shape}")
     if keys.ndim != 1 or keys.shape[0] != X.shape[0]:
@@ -107,10 +125,17 @@ def _read_stamped(path: str, mtime: float) -> tuple[np.ndarray, dict[ClipId, tup
         )
     if not np.issubdtype(X.dtype, np.number):
         raise DatasetFormatError(f"feature file {p}: X must be numeric, got dtype {X.dtype}")
+    if X.shape[1] == 0:
+        raise DatasetFormatError(f"feature file {p}: X has no columns (shape {X.shape}); there is nothing to classify")
     X = X.astype(np.float64)
     if not np.all(np.isfinite(X)):
         bad = np.where(~np.all(np.isfinite(X), axis=1))[0]
         raise DatasetFormatError(f"feature file {p}: non-finite values in the rows of {[str(keys[i]) for i in bad[:5]]}")
+    huge = np.where(np.abs(X).max(axis=1) > MAX_FEATURE_VALUE)[0]
+    if len(huge):
+        raise DatasetFormatError(
+            f"feature file {p}: values beyond {MAX_FEATURE_VALUE:g} in the rows of {[str(keys[i]) for i in huge[:5]]} "
+            "(their squares overflow, so no classifier can use them); rescale the features")
     str_keys = [k.decode() if isinstance(k, bytes) else str(k) for k in keys.tolist()]
     index: dict[ClipId, tuple[int, str]] = {}
     dups = []

@@ -27,7 +27,6 @@ import pandas as pd
 
 from ..errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from ..identity import ClipId, clip_identity, clip_name_identity, composite_corpus, subject_identity
-from ..inputs.flow_transform import read_flow_pngs
 
 
 def png_identity(name: str) -> ClipId:
@@ -104,6 +103,8 @@ class FlowPngFolder:
 
     def load(self, table: pd.DataFrame) -> np.ndarray:
         """Images of every row of ``table`` in order, ``(n, H, W, 3)`` uint8 (u, v, strain)."""
+        from ..inputs.flow_transform import read_flow_pngs  # late: the inputs package imports this module
+
         return read_flow_pngs(self.paths(table), str(self.root))
 
     def labels(self, table: pd.DataFrame) -> np.ndarray:
