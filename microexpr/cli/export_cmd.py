@@ -35,8 +35,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..artefacts import export_run, load_artefact
     from ..config import config_from_dict, with_data_overrides
+    from ..io_utils import check_writable
     from ..runs import load_run_data
 
+    target = args.out or args.run_dir / "model.pt"
+    check_writable(target.parent if str(target.parent) else ".", "--out folder")  # before the re-fit, not after
     data = None
     if args.data:
         cfg_path = args.run_dir / "config.yaml"
