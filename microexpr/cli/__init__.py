@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from ..provenance import version_string
 from ..errors import MicroexprError
 
 # Sub-command modules, in the order they appear in --help.
@@ -23,10 +23,12 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "datasets_cmd",
     "synth_cmd",
     "run_cmd",
+    "configs_cmd",
     "report_cmd",
     "features_cmd",
     "predict_cmd",
     "export_cmd",
+    "doctor_cmd",
 )
 
 
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="microexpr",
         description="Facial micro-expression recognition: datasets, protocols, methods, reports, inference.",
     )
-    parser.add_argument("--version", action="version", version=f"microexpr {__version__}")
+    parser.add_argument("--version", action="version", version=f"microexpr {version_string()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _COMMAND_MODULES:
@@ -66,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MicroexprError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "predictions.csv, metrics.json and report.md into the run directory and print the tables."
         ),
     )
-    p.add_argument("config", type=Path, help="YAML run config")
+    p.add_argument("config", metavar="CONFIG",
+                   help="a packaged config name (`microexpr configs list`, e.g. laenet_cde) or the path of a YAML run config")
     p.add_argument("--data", nargs="+", action="extend", default=[], metavar="NAME=DIR",
                    help="dataset root(s), e.g. --data casme2=/data/CASME2 samm=/data/SAMM")
     p.add_argument("--option", nargs="+", action="extend", default=[], metavar="NAME.KEY=VALUE",
@@ -35,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from ..report import build_report, write_report
     from ..runs import execute_run
 
-    config = load_config(args.config)
+    from ..packaged_configs import find_config
+
+    config = load_config(find_config(args.config))
     if args.data:
         config = with_data_overrides(config, args.data)
     if args.option:

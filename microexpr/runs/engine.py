@@ -42,6 +42,7 @@ from ..io_utils import atomic_write_json, atomic_write_text, check_writable
 from ..methods.base import RunContext
 from ..protocols import Fold, make_folds, verify_folds
 from .data import RunData, load_run_data
+from ..provenance import provenance, version_string
 from .lock import run_lock
 from .layout import RunPaths, fold_frame, fold_slugs, read_fold_file, write_fold_file
 from .summary import summarise
@@ -89,6 +90,7 @@ def execute_run(
         config_text = dump_config(resolved)
         atomic_write_text(paths.config, config_text)
         log.info("run %s in %s (method %s, protocol %s, seeds %s)", config.name, paths.root, config.method.name, config.protocol.name, config.seeds)
+        log.info("microexpr %s", version_string())
         if data is None:
             data = load_run_data(config, log)
         data.check()
@@ -126,6 +128,7 @@ def execute_run(
             "protocol": config.protocol.name,
             "synthetic": bool(config.data.synthetic or data.synthetic),
             "notes": notes + list(data.notes),
+            "microexpr": provenance(),
         }
         metrics = summarise(predictions, data.classes, seeds=config.seeds, with_per_fold_mean=config.per_fold_mean, header=header)
         atomic_write_json(paths.metrics, metrics)

@@ -1,0 +1,418 @@
+"""Hand-crafted baselines: LBP-TOP, HOOF and MDMO descriptors (or a feature file) + an SVM.
+
+Registered methods (every parameter has a default; the baseline configs name them all):
+
+``lbptop_svm``   LBP-TOP (:class:`microexpr.features.LBPTOP`) on ``tim_clip`` inputs.
+``hoof_svm``     HOOF (:class:`microexpr.features.HOOF`) on ``flow_sequence`` inputs.
+``mdmo_svm``     MDMO (:class:`microexpr.features.MDMO`) on ``flow_sequence`` inputs and the
+                 onset landmarks in the same crop (``crop_landmarks``).
+``features_svm`` a pre-computed ``.npz`` (``X``, ``keys``; see
+                 :mod:`microexpr.sources.feature_npz`) given as ``features``.
+
+The classifier options (``kernel`` poly/linear/chi2, ``C``, ``degree``, ``coef0``,
+``gamma``, ``chi2_gamma``, ``standardize``, ``class_weight``) are those of
+:class:`microexpr.features.svm.FeatureSVM`; probabilities are the softmax of the SVM's
+decision values, so their argmax is the SVM's own prediction.
+
+Decisions:
+
+- Descriptors are unsupervised per clip, so they are computed once per run for every
+  clip (``fit_predict_folds``: the engine's batched path) and memoised in the process
+  (for runs with ``batched_folds: false``); scaling and the SVM are fitted per training
+  fold only.
+- The clip is the face-cropped onset..offset sequence resampled to ``tim_length`` frames
+  (``interpolation: tim``, Pfister et al.) at ``size`` x ``size`` pixels. ATNet says only
+  "the frames around the apex"; onset..offset contains them.
+- ``inputs``: extra parameters for the input representations (e.g. ``face_detector``,
+  ``margins``); validated by the inputs layer, so an unknown key is an error there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, ModelError
+from .base import RunContext
+from .registry import register_method
+
+_MEMO: dict[str, dict[str, np.ndarray]] = {}
+_MEMO_MAX_SETTINGS = 8
+
+
+def _labels(train: pd.DataFrame, ctx: RunContext, method: str) -> np.ndarray:
+    if "label" not in train.columns:
+        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: the training table has no 'label' column (apply a label scheme)")
+    y = train["label"].to_numpy().astype(np.int64)
+    if len(y) == 0:
+        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: no training clips")
+    if y.min() < 0 or y.max() >= ctx.n_classes:
+        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: labels outside 0..{ctx.n_classes - 1}")
+    return y
+
+
+def _clip_id(row: dict[str, Any]) -> str:
+    """Key plus what locates the clip on disk, so two corpora with equal keys never mix."""
+    frames = row.get("frames") or ()
+    first = frames[0] if len(frames) else ""
+    return f"{row['key']}|{first}|{len(frames)}|{row.get('onset')}|{row.get('offset')}"
+
+
+class _FeatureSVMMethod:
+    """Shared fold logic: per-clip features (memoised) -> FeatureSVM per training fold."""
+
+    method_name = ""
+
+    def _init_svm(
+        self,
+        kernel: str,
+        C: float,
+        degree: int,
+        coef0: float,
+        gamma: float | str,
+        chi2_gamma: float | str,
+        standardize: bool,
+        class_weight: str | None,
+    ) -> None:
+        self.kernel = kernel
+        self.C = C
+        self.degree = degree
+        self.coef0 = coef0
+        self.gamma = gamma
+        self.chi2_gamma = chi2_gamma
+        self.standardize = standardize
+        self.class_weight = class_weight
+        self._svm()  # validate the classifier options now, not after preprocessing
+
+    def _svm(self) -> Any:
+        from ..features.svm import FeatureSVM
+
+        svm = FeatureSVM(
+            kernel=self.kernel, C=self.C, degree=self.degree, coef0=self.coef0, gamma=self.gamma,
+            chi2_gamma=self.chi2_gamma, standardize=self.standardize, class_weight=self.class_weight,
+        )
+        svm._check_params()
+        return svm
+
+    # ---- features -------------------------------------------------------------------
+    def _transformer(self) -> Any:  # the descriptor (a scikit-learn transformer)
+        raise NotImplementedError
+
+    def _input(self) -> dict[str, Any]:  # parameters of the input representation
+        raise NotImplementedError
+
+    def _settings(self) -> dict[str, Any]:  # descriptor + input parameters (memo key)
+        return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
+
+    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        raise NotImplementedError
+
+    def features(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        """(n_clips, n_features) descriptor matrix of ``table``'s clips, in table order."""
+        settings = json.dumps({"method": self.method_name, **self._settings()}, sort_keys=True, default=str)
+        memo = _MEMO.setdefault(settings, {})
+        while len(_MEMO) > _MEMO_MAX_SETTINGS:
+            _MEMO.pop(next(iter(_MEMO)))
+        rows = table.to_dict("records")
+        ids = [_clip_id(r) for r in rows]
+        todo = [i for i, c in enumerate(ids) if c not in memo]
+        if todo:
+            X_new = self._compute(table.iloc[todo], ctx)
+            if X_new.shape[0] != len(todo):
+                raise ModelError(f"method {self.method_name!r}: {X_new.shape[0]} feature rows for {len(todo)} clips")
+            for i, x in zip(todo, X_new):
+                memo[ids[i]] = x
+        return np.stack([memo[c] for c in ids]) if ids else np.zeros((0, 0))
+
+    # ---- Method interface -----------------------------------------------------------
+    def fit(self, train: pd.DataFrame, ctx: RunContext) -> "_FeatureSVMMethod":
+        y = _labels(train, ctx, self.method_name)
+        svm = self._svm()
+        X = self.features(train, ctx)
+        self.svm_ = svm.fit(X, y)
+        return self
+
+    def predict_proba(self, test: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        if not hasattr(self, "svm_"):
+            raise ModelError(f"method {self.method_name!r}: predict_proba called before fit")
+        return self.svm_.predict_proba_full(self.features(test, ctx), ctx.n_classes)
+
+    def fit_predict_folds(
+        self, folds: list[tuple[pd.DataFrame, pd.DataFrame]], ctx: RunContext
+    ) -> list[np.ndarray]:
+        """Compute every clip's descriptor once, then fit and predict fold by fold."""
+        tables = [t for pair in folds for t in pair]
+        if tables:
+            every = pd.concat(tables, ignore_index=True).drop_duplicates("key")
+            self.features(every, ctx)  # fills the memo in one pass (one progress bar)
+        out = []
+        for train, test in folds:
+            self.fit(train, ctx)
+            out.append(self.predict_proba(test, ctx))
+        return out
+
+
+def _load(table: pd.DataFrame, name: str, params: dict[str, Any], ctx: RunContext) -> np.ndarray:
+    from ..inputs import load_inputs  # lazy: the inputs layer imports OpenCV and dlib
+
+    return load_inputs(table, name, params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs, progress=ctx.progress)
+
+
+def _input_params(extra: dict[str, Any] | None, own: dict[str, Any], method: str) -> dict[str, Any]:
+    extra = dict(extra or {})
+    clash = sorted(set(extra) & set(own))
+    if clash:
+        raise ConfigError(f"method {method!r}: inputs {clash} are set by the method's own parameters; set them there")
+    return {**extra, **own}
+
+
+@register_method("lbptop_svm")
+class LBPTOPSVM(_FeatureSVMMethod):
+    """LBP-TOP on TIM clips + SVM (ATNet Table II/III, MEGC 2019 baseline, TLCNN Table 3).
+
+    ``tim_length``, ``size``, ``colour`` (grey | rgb: per channel concatenated),
+    ``interpolation`` (tim | linear); ``radius_x/y/t``, ``n_points`` (P, or [P_XY, P_XT,
+    P_YT]), ``mapping``, ``grid`` [rows, cols], ``normalize``; SVM options (module doc).
+    """
+
+    method_name = "lbptop_svm"
+
+    def __init__(
+        self,
+        tim_length: int = 10,
+        size: int = 128,
+        colour: str = "grey",
+        interpolation: str = "tim",
+        radius_x: float = 1.0,
+        radius_y: float = 1.0,
+        radius_t: float = 1.0,
+        n_points: int | list[int] = 8,
+        mapping: str = "nri_uniform",
+        grid: list[int] | int = (5, 5),
+        normalize: str = "l1",
+        kernel: str = "poly",
+        C: float = 1.0,
+        degree: int = 2,
+        coef0: float = 1.0,
+        gamma: float | str = "scale",
+        chi2_gamma: float | str = "mean",
+        standardize: bool = False,
+        class_weight: str | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> None:
+        self.tim_length = tim_length
+        self.size = size
+        self.colour = colour
+        self.interpolation = interpolation
+        self.radius_x = radius_x
+        self.radius_y = radius_y
+        self.radius_t = radius_t
+        self.n_points = n_points
+        self.mapping = mapping
+        self.grid = grid
+        self.normalize = normalize
+        self.inputs = inputs
+        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
+        self._transformer().fit(None)  # validate now, not after preprocessing
+
+    def _transformer(self) -> Any:
+        from ..features.lbptop import LBPTOP
+
+        grid = list(self.grid) if not isinstance(self.grid, int) else self.grid
+        n_points = list(self.n_points) if not isinstance(self.n_points, int) else self.n_points
+        return LBPTOP(
+            radius_x=self.radius_x, radius_y=self.radius_y, radius_t=self.radius_t, n_points=n_points,
+            mapping=self.mapping, grid=grid, normalize=self.normalize,
+        )
+
+    def _input(self) -> dict[str, Any]:
+        own = {"length": self.tim_length, "size": self.size, "colour": self.colour, "interpolation": self.interpolation}
+        return _input_params(self.inputs, own, self.method_name)
+
+    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        clips = _load(table, "tim_clip", self._input(), ctx)
+        return self._transformer().transform(clips)
+
+
+@register_method("hoof_svm")
+class HOOFSVM(_FeatureSVMMethod):
+    """HOOF on the flows of TIM clips + SVM (ATNet Table II/III).
+
+    ``tim_length``, ``size``, ``interpolation``, ``flow_method``, ``flow_preset`` (inputs);
+    ``n_bins``, ``magnitude_weighted``, ``symmetric``, ``temporal`` (per_frame | pooled),
+    ``grid``, ``min_magnitude`` (descriptor); SVM options (module doc).
+    """
+
+    method_name = "hoof_svm"
+
+    def __init__(
+        self,
+        tim_length: int = 10,
+        size: int = 128,
+        interpolation: str = "tim",
+        flow_method: str = "farneback",
+        flow_preset: str = "default",
+        n_bins: int = 8,
+        magnitude_weighted: bool = True,
+        symmetric: bool = True,
+        temporal: str = "per_frame",
+        grid: list[int] | int = (1, 1),
+        min_magnitude: float = 0.0,
+        kernel: str = "poly",
+        C: float = 1.0,
+        degree: int = 2,
+        coef0: float = 1.0,
+        gamma: float | str = "scale",
+        chi2_gamma: float | str = "mean",
+        standardize: bool = False,
+        class_weight: str | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> None:
+        self.tim_length = tim_length
+        self.size = size
+        self.interpolation = interpolation
+        self.flow_method = flow_method
+        self.flow_preset = flow_preset
+        self.n_bins = n_bins
+        self.magnitude_weighted = magnitude_weighted
+        self.symmetric = symmetric
+        self.temporal = temporal
+        self.grid = grid
+        self.min_magnitude = min_magnitude
+        self.inputs = inputs
+        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
+        self._transformer().fit(None)
+
+    def _transformer(self) -> Any:
+        from ..features.hoof import HOOF
+
+        grid = list(self.grid) if not isinstance(self.grid, int) else self.grid
+        return HOOF(
+            n_bins=self.n_bins, magnitude_weighted=self.magnitude_weighted, symmetric=self.symmetric,
+            temporal=self.temporal, grid=grid, min_magnitude=self.min_magnitude,
+        )
+
+    def _input(self) -> dict[str, Any]:
+        own = {
+            "length": self.tim_length, "size": self.size, "interpolation": self.interpolation,
+            "flow_method": self.flow_method, "flow_preset": self.flow_preset,
+        }
+        return _input_params(self.inputs, own, self.method_name)
+
+    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        flows = _load(table, "flow_sequence", self._input(), ctx)
+        return self._transformer().transform(flows)
+
+
+@register_method("mdmo_svm")
+class MDMOSVM(_FeatureSVMMethod):
+    """MDMO on the flows of TIM clips and the onset landmarks + SVM (TLCNN Table 3).
+
+    ``tim_length``, ``size``, ``interpolation``, ``flow_method``, ``flow_preset`` (inputs);
+    ``lam`` (TLCNN: 0.77), ``n_bins``, ``pooling``, ``accumulate`` (default true: MDMO's
+    flows run from the first frame, approximated by summing consecutive flows),
+    ``normalize_magnitude``, ``min_magnitude``; SVM options (module doc).
+    """
+
+    method_name = "mdmo_svm"
+
+    def __init__(
+        self,
+        tim_length: int = 32,
+        size: int = 128,
+        interpolation: str = "tim",
+        flow_method: str = "farneback",
+        flow_preset: str = "default",
+        lam: float = 0.5,
+        n_bins: int = 8,
+        pooling: str = "per_frame",
+        accumulate: bool = True,
+        normalize_magnitude: bool = True,
+        min_magnitude: float = 0.0,
+        kernel: str = "poly",
+        C: float = 1.0,
+        degree: int = 2,
+        coef0: float = 1.0,
+        gamma: float | str = "scale",
+        chi2_gamma: float | str = "mean",
+        standardize: bool = False,
+        class_weight: str | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> None:
+        self.tim_length = tim_length
+        self.size = size
+        self.interpolation = interpolation
+        self.flow_method = flow_method
+        self.flow_preset = flow_preset
+        self.lam = lam
+        self.n_bins = n_bins
+        self.pooling = pooling
+        self.accumulate = accumulate
+        self.normalize_magnitude = normalize_magnitude
+        self.min_magnitude = min_magnitude
+        self.inputs = inputs
+        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
+        self._transformer().fit(None)
+        if not 0.0 <= float(lam) <= 1.0:
+            raise ConfigError(f"method 'mdmo_svm': lam={lam!r} must lie in [0, 1]")
+
+    def _transformer(self) -> Any:
+        from ..features.mdmo import MDMO
+
+        return MDMO(
+            lam=self.lam, n_bins=self.n_bins, pooling=self.pooling, accumulate=self.accumulate,
+            normalize_magnitude=self.normalize_magnitude, min_magnitude=self.min_magnitude,
+        )
+
+    def _input(self) -> dict[str, Any]:
+        own = {
+            "length": self.tim_length, "size": self.size, "interpolation": self.interpolation,
+            "flow_method": self.flow_method, "flow_preset": self.flow_preset,
+        }
+        return _input_params(self.inputs, own, self.method_name)
+
+    def _landmark_input(self) -> dict[str, Any]:
+        face_keys = ("face_detector", "face_upsample", "on_missing_face", "margins", "reference_face_size", "align")
+        extra = {k: v for k, v in (self.inputs or {}).items() if k in face_keys}
+        return {**extra, "size": self.size}
+
+    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        flows = _load(table, "flow_sequence", self._input(), ctx)
+        landmarks = _load(table, "crop_landmarks", self._landmark_input(), ctx)
+        return self._transformer().transform(list(zip(flows, landmarks)))
+
+
+@register_method("features_svm")
+class FeaturesSVM(_FeatureSVMMethod):
+    """A pre-computed feature file (``features``: path of an ``.npz`` with ``X`` and ``keys``) + SVM.
+
+    Rows are matched to the clips by key; the file may hold more clips than the run uses.
+    """
+
+    method_name = "features_svm"
+
+    def __init__(
+        self,
+        features: str,
+        kernel: str = "poly",
+        C: float = 1.0,
+        degree: int = 2,
+        coef0: float = 1.0,
+        gamma: float | str = "scale",
+        chi2_gamma: float | str = "mean",
+        standardize: bool = False,
+        class_weight: str | None = None,
+    ) -> None:
+        if not isinstance(features, str) or not features:
+            raise ConfigError(f"method 'features_svm': features must be the path of an .npz file, got {features!r}")
+        self.features_path = features
+        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
+
+    def features(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        """Rows of the feature file for ``table``'s keys (the file reader caches the file)."""
+        from ..sources.feature_npz import load_feature_file
+
+        return load_feature_file(self.features_path, table["key"].astype(str).tolist())

@@ -1,0 +1,1 @@
+"""microexpr.sources"""
