@@ -72,7 +72,8 @@ def _discard(path: Path, why: str) -> None:
 
 
 def save_cached(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` atomically, then its checksum beside it."""
+    """Write ``array``'s checksum beside ``path``, then the array atomically: a file that has its
+    final name always has its checksum (a writer killed in between leaves only the checksum)."""
     arr = np.ascontiguousarray(array)
-    atomic_save_npy(path, arr)
     atomic_write_text(path.with_suffix(".sha256"), array_digest(arr))
+    atomic_save_npy(path, arr)

@@ -104,7 +104,11 @@ class RunContext:
                     return obj
             else:
                 self.log.info("stage %s in %s was built under other settings or code; rebuilding it", name, path)
-        obj = build()
+        from ..training.history import collect_histories, write_history
+
+        with collect_histories() as histories:  # the stage's own training curve, not the fold's
+            obj = build()
+        write_history(self.run_dir / "history" / f"seed{self.seed}" / f"stage-{name}.csv", histories)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:

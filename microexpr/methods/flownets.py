@@ -49,6 +49,7 @@ from ..models.registry import create_model
 from ..identity import canonical_dataset, subject_file_identity, subject_identity
 from ..inputs.flow_transform import CONVENTIONS, FlowImageTransform
 from ..sources.flow_png import FlowPngFolder, png_rows
+from ..training.history import fold_index
 from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
@@ -188,8 +189,9 @@ class BatchedFlowNetMethod(FlowNetMethod):
     def fold_by_fold(self, folds: list[tuple[pd.DataFrame, pd.DataFrame]], ctx: RunContext) -> list[np.ndarray]:
         """``fit`` + ``predict_proba`` per fold: what ``fit_predict_folds`` computes, one fold at a time."""
         out = []
-        for train, test in folds:
-            self.fit(train, ctx)
+        for i, (train, test) in enumerate(folds):
+            with fold_index(i):  # its training history belongs to fold i of the batch
+                self.fit(train, ctx)
             out.append(self.predict_proba(test, ctx))
         return out
 

@@ -43,6 +43,7 @@ from ..methods.base import RunContext
 from ..protocols import Fold, make_folds, verify_folds
 from .data import RunData, load_run_data
 from ..provenance import provenance, version_string
+from ..training.history import collect_histories, write_history
 from .lock import run_lock
 from .layout import RunPaths, fold_frame, fold_slugs, read_fold_file, write_fold_file
 from .summary import summarise
@@ -193,12 +194,14 @@ def _run_pending(
             _seed_everything(seed)
             log.info("seed %d: training fold(s) %d-%d of %d at once (fit_predict_folds)",
                      seed, start + 1, start + len(part), len(split))
-            outputs = probe.fit_predict_folds([(tr, _hide_labels(te)) for _, tr, te in part], bctx)
+            with collect_histories() as histories:
+                outputs = probe.fit_predict_folds([(tr, _hide_labels(te)) for _, tr, te in part], bctx)
             if len(outputs) != len(part):
                 raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results "
                                  f"for {len(part)} folds")
-            for (fold, _, test), proba in zip(part, outputs):
+            for i, ((fold, _, test), proba) in enumerate(zip(part, outputs)):
                 _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
+                write_history(paths.history_file(seed, slugs[fold.name]), [e for e in histories if e[1] in (i, None)])
                 done_batched.append((seed, fold.name))
         return done_batched
     done: list[tuple[int, str]] = []
@@ -209,9 +212,11 @@ def _run_pending(
             fctx = ctx.for_fold(fold.name, frozenset(subject_of[k] for k in fold.test_keys))
             _seed_everything(_fold_seed(seed, fold.name))
             bar.set_postfix_str(fold.name)
-            method.fit(train, fctx)
+            with collect_histories() as histories:
+                method.fit(train, fctx)
             proba = method.predict_proba(_hide_labels(test), fctx)
             _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
+            write_history(paths.history_file(seed, slugs[fold.name]), histories)
             done.append((seed, fold.name))
             bar.update(1)
     finally:

@@ -69,6 +69,10 @@ class RunPaths:
     def fold_file(self, seed: int, slug: str) -> Path:
         return self.root / "folds" / f"seed{seed}" / f"{slug}.csv"
 
+    def history_file(self, seed: int, slug: str) -> Path:
+        """Per-epoch training history of one fold (:mod:`microexpr.training.history`)."""
+        return self.root / "history" / f"seed{seed}" / f"{slug}.csv"
+
 
 def fold_slugs(folds: Sequence[Fold]) -> dict[str, str]:
     """File-name-safe slug per fold name (``casme2/sub01`` -> ``casme2__sub01``); unique."""

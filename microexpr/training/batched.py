@@ -82,6 +82,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError, ModelError
 from ..models.layers import ParallelStreamNet, dropout_scale_mask
 from .fused_step import FusedStreamStep
+from .history import record as record_history
 from .loop import Augment, TrainConfig, TrainHistory, lr_at
 from .sampling import Sampler, validation_split
 from .seeding import FoldSeeds
@@ -318,6 +319,12 @@ def _fold_losses(logits: torch.Tensor, yb: torch.Tensor, sizes: Sequence[int]) -
     return (nll * valid).sum(1) / torch.tensor(sizes, dtype=nll.dtype).clamp(min=1)
 
 
+def _fold_hits(logits: torch.Tensor, yb: torch.Tensor, sizes: Sequence[int]) -> np.ndarray:
+    """Per fold, how many real rows the logits classify right, ``(F,)``."""
+    valid = torch.arange(logits.shape[1])[None, :] < torch.tensor(sizes)[:, None]
+    return ((logits.argmax(-1) == yb) & valid).sum(1).numpy().astype(np.float64)
+
+
 def train_folds_batched(
     models: Sequence[ParallelStreamNet],
     x_all: torch.Tensor,
@@ -385,6 +392,8 @@ def train_folds_batched(
     if log is not None:
         log.info("%s: trained %d folds batched (%d epochs, chunks of %d, %s)", desc, len(models), cfg.epochs, fold_chunk,
                  "fused kernels" if kernels is not None else "eager")
+    for f, h in enumerate(hists):
+        record_history(desc, h, fold=f)
     return hists
 
 
@@ -448,14 +457,17 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
         orders = [indices[f][sampler(y_all[indices[f]], g_data[f])] for f in range(Fn)]
         batches = [list(torch.split(o, cfg.batch_size)) for o in orders]
         totals = np.zeros(Fn)
+        hits = np.zeros(Fn)
         for k in range(max(len(b) for b in batches)):
             step_batches = [b[k] if k < len(b) else None for b in batches]
             if fused is None:
                 xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
                 masks = net.dropout_masks(sizes, g_drop, pooled) if net.p > 0 else None
-                losses = _fold_losses(net.forward(xb, sizes, training=True, masks=masks), yb, sizes)
+                logits = net.forward(xb, sizes, training=True, masks=masks)
+                losses = _fold_losses(logits, yb, sizes)
                 grads = torch.autograd.grad(losses.sum(), net.params)
                 losses = losses.detach()
+                hits += _fold_hits(logits.detach(), yb, sizes)
             else:
                 rows, yb, sizes = _rows_batch(y_all, step_batches)
                 step_img = ximg
@@ -468,14 +480,20 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
                 else:
                     masks = net.dropout_masks(sizes, g_drop, pooled, fused.fold_map) if net.p > 0 else None
                     losses, grads = fused(step_img, rows, sizes, yb, masks)
+                hits += fused.last_correct.numpy()
             opt.step(grads, np.array(sizes) > 0, lr)
             totals += losses.numpy() * np.array(sizes)
         for f in range(Fn):
             hists[f].train_loss.append(float(totals[f] / len(orders[f])))
+            hists[f].train_acc.append(float(hits[f] / len(orders[f])))
         if val_idx is not None:
             with torch.no_grad():
                 xb, yb, sizes = _pad_batch(x_all, y_all, list(val_idx), None, g_aug)
-                vl = _fold_losses(net.forward(xb, sizes, training=False), yb, sizes).numpy()
+                val_logits = net.forward(xb, sizes, training=False)
+                vl = _fold_losses(val_logits, yb, sizes).numpy()
+                va = _fold_hits(val_logits, yb, sizes) / np.maximum(1, np.array(sizes))
+            for f in range(Fn):
+                hists[f].val_acc.append(float(va[f]))
             improved = vl < best_loss
             if best is None:
                 best = [t.detach().clone() for t in net.params + net.buffers()]

@@ -170,7 +170,7 @@ class FusedStreamStep:
         c_draws = draws and kern.reproduces_torch_rand  # checked once per build, before the threads start
 
         mean, var = torch.zeros(Fn, KP), torch.zeros(Fn, KP)
-        loss = torch.zeros(Fn, dtype=torch.float64)
+        loss = torch.zeros(Fn, 2, dtype=torch.float64)  # (mean loss, training-mode hits) per fold
         dgamma, dbeta = torch.zeros(Fn, KP), torch.zeros(Fn, KP)
         dfcw, dfcb = torch.zeros_like(fcw), torch.zeros_like(fcb)
         dw, db = torch.zeros(Fn, self.T, KP), torch.zeros(Fn, KP)
@@ -197,4 +197,5 @@ class FusedStreamStep:
         K = self.K
         dfcw = dfcw.permute(0, 1, 4, 2, 3).reshape(net.fc_weight.shape)
         grads = [dw[:, :, :K].transpose(1, 2).reshape(net.weight.shape), db[:, :K], dgamma[:, :K], dbeta[:, :K], dfcw, dfcb]
-        return loss, grads
+        self.last_correct = loss[:, 1].clone()
+        return loss[:, 0].contiguous(), grads

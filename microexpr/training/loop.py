@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..models.layers import SeededDropout
+from .history import record as record_history
 from .sampling import Sampler, balanced_indices, shuffled_indices, sequential_indices, validation_split
 from .seeding import FoldSeeds
 
@@ -109,6 +110,9 @@ class TrainHistory:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     kept_epoch: int = -1
+    train_acc: list[float] = field(default_factory=list)
+    """Per epoch: share of training samples the model (in training mode) got right."""
+    val_acc: list[float] = field(default_factory=list)
 
 
 def set_dropout_generator(model: nn.Module, generator: torch.Generator | None) -> None:
@@ -172,21 +176,26 @@ def train_model(
                     group["lr"] = lr_at(cfg, epoch)
                 model.train()
                 order = sampler(y, g_data)
-                total = 0.0
+                total, correct = 0.0, 0
                 for start in range(0, len(order), cfg.batch_size):
                     b = order[start:start + cfg.batch_size]
                     xb = take(x, b)
                     if augment is not None:
                         xb = augment(xb, g_aug)
                     opt.zero_grad(set_to_none=True)
-                    loss = F.cross_entropy(call(model, xb), y[b])
+                    logits = call(model, xb)
+                    loss = F.cross_entropy(logits, y[b])
                     loss.backward()
                     opt.step()
                     total += float(loss.detach()) * len(b)
+                    correct += int((logits.detach().argmax(1) == y[b]).sum())
                 hist.train_loss.append(total / len(order))
+                hist.train_acc.append(correct / len(order))
                 if x_val is not None:
-                    vl = float(F.cross_entropy(torch.from_numpy(predict_logits(model, x_val)), y_val))
+                    val_logits = torch.from_numpy(predict_logits(model, x_val))
+                    vl = float(F.cross_entropy(val_logits, y_val))
                     hist.val_loss.append(vl)
+                    hist.val_acc.append(float((val_logits.argmax(1) == y_val).float().mean()))
                     if vl < best_loss:
                         best_loss, best_state, hist.kept_epoch = vl, copy.deepcopy(model.state_dict()), epoch
     finally:
@@ -197,6 +206,7 @@ def train_model(
         hist.kept_epoch = cfg.epochs - 1
     if log is not None:
         log.info("%s: %d epochs, final train loss %.4f, kept epoch %d", desc, cfg.epochs, hist.train_loss[-1], hist.kept_epoch)
+    record_history(desc, hist)
     return hist
 
 

@@ -236,6 +236,7 @@ static __attribute__((noinline)) void fold_head(int64_t n, const int64_t *labels
     float dB[NC];
     float feats[NF], dfeat[NF];
     double dg[KR], dbt[KR], lsum = 0.0;
+    int64_t ncorrect = 0;
     for (int k = 0; k < KR; k++) { dg[k] = 0.0; dbt[k] = 0.0; }
     for (int c = 0; c < NC; c++) dB[c] = 0.0f;
     float sg[KR], mu[KR], is[KR], ga[KR], be[KR], sc[KR];
@@ -286,6 +287,9 @@ static __attribute__((noinline)) void fold_head(int64_t n, const int64_t *labels
         const double lse = mx + log(se);
         const int64_t y = labels[b];
         lsum += lse - logits[y];
+        int am = 0;
+        for (int c = 1; c < NC; c++) am = logits[c] > logits[am] ? c : am;  /* first maximum, as torch.argmax */
+        ncorrect += am == y;
         for (int i = 0; i < NF; i++) dfeat[i] = 0.0f;
         for (int c = 0; c < NC; c++) {
             const float dl = (float)((exp(logits[c] - lse) - (c == y ? 1.0 : 0.0)) / (double)n);
@@ -312,7 +316,8 @@ static __attribute__((noinline)) void fold_head(int64_t n, const int64_t *labels
             }
         for (int k = 0; k < KR; k++) { dbt[k] += sdb[k]; dg[k] += sdg[k]; }
     }
-    *loss = n > 0 ? lsum / (double)n : 0.0;
+    loss[0] = n > 0 ? lsum / (double)n : 0.0;
+    loss[1] = (double)ncorrect;  /* training-mode hits of the batch, for the history */
     for (int k = 0; k < KP; k++) {
         dgamma[k] = k < KR ? (float)dg[k] : 0.0f;
         dbeta[k] = k < KR ? (float)dbt[k] : 0.0f;
@@ -514,7 +519,7 @@ void stream_step(int64_t f0, int64_t f1, int64_t B, const int64_t *sizes, const 
         const float *mf = mask ? mask + f * B * KR * P * P : NULL;
         float *dg = dgamma + f * KP, *dbt = dbeta + f * KP;
         fold_head(n, labels + f * B, pooled, sgn + f * KP, mu, is, gamma + f * KP, beta + f * KP, mf, uf, uoff, ustr,
-                  keep, mscale, fcw + f * NC * NF, fcb + f * NC, loss + f, gsel, dg, dbt, dfcw + f * NC * NF, dfcb + f * NC);
+                  keep, mscale, fcw + f * NC * NF, fcb + f * NC, loss + 2 * f, gsel, dg, dbt, dfcw + f * NC * NF, dfcb + f * NC);
         float A[KP], Bc[KP];
         const float Mf = (float)M;
         for (int k = 0; k < KP; k++) {

@@ -300,3 +300,20 @@ def test_changed_pretraining_settings_rebuild_the_stage(tmp_path, stub_inputs, m
         create_method("micro_attention", {**SMALL, "epochs": 1, "save_attention": False,
                                           "pretrain_epochs": pretrain_epochs}).fit(train, ctx)
     assert epochs_built == [2, 1]
+
+
+def test_fold_and_pretraining_histories_are_recorded(tmp_path, stub_inputs):
+    from microexpr.training.history import collect_histories
+
+    store, _ = stub_inputs
+    table, images = micro_table(n_subjects=2, per_class=2)
+    store.update(images)
+    aux, _ = macro_aux()
+    ctx = make_ctx(tmp_path, aux_tables={"ckplus": aux}).for_fold("fake/s0", frozenset({"fake/s0"}))
+    with collect_histories() as entries:
+        create_method("micro_attention", {**SMALL, "epochs": 2, "save_attention": False}).fit(
+            table[table["subject"] != "fake/s0"], ctx)
+    assert [len(h.train_loss) for _, _, h in entries] == [2]  # the fold's fine-tuning
+    (stage,) = (ctx.run_dir / "history" / "seed0").glob("stage-*.csv")  # pretraining: its own file
+    assert stage.read_text().count("macro pretraining") == SMALL["pretrain_epochs"]
+    assert all(0 <= a <= 1 for _, _, h in entries for a in h.train_acc)

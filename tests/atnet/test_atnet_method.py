@@ -177,3 +177,14 @@ def test_streams_load_from_saved_models_but_never_the_head(monkeypatch, tmp_path
     got = temporal.model_.state_dict()
     assert all(torch.equal(got[k], ref[k]) for k in got if k.startswith("temporal."))
     assert got["fc.weight"].shape != ref["fc.weight"].shape  # a fresh 16 -> 3 head, not the 48 -> 3 one
+
+
+def test_each_fold_records_its_training_history(monkeypatch, tmp_path):
+    from microexpr.training.history import collect_histories
+
+    train, xa, xd = toy(6, seed=1)
+    patch_inputs(monkeypatch, {train["key"].iloc[0]: (xa, xd)})
+    with collect_histories() as entries:
+        create_method("atnet", {**SMALL, "variant": "fusion", "epochs": 3, "batch_size": 6}).fit(train, ctx_for(tmp_path))
+    ((stage, _, hist),) = entries
+    assert stage.startswith("atnet fusion") and len(hist.train_loss) == len(hist.train_acc) == 3

@@ -327,3 +327,14 @@ def test_without_fused_kernels_the_method_trains_fold_by_fold_with_the_same_pred
     assert "no C compiler found; training the 2 folds one by one" in caplog.text
     for a, b in zip(batched, fallback):
         assert np.abs(a - b).max() <= TOL
+
+
+def test_training_accuracy_is_the_same_from_the_fused_kernels_and_pytorch():
+    """The kernels count training-mode hits (first maximum, as torch.argmax) for the history."""
+    _, h_fused = _train_tiny("fused")
+    _, h_eager = _train_tiny("eager")
+    for hf, he in zip(h_fused, h_eager):
+        assert len(hf.train_acc) == len(hf.train_loss) == 3
+        assert all(0.0 <= a <= 1.0 for a in hf.train_acc)
+        np.testing.assert_allclose(hf.train_acc, he.train_acc, atol=1e-12)
+    assert len({round(a, 6) for h in h_fused for a in h.train_acc}) > 1  # not a constant: it tracks the model

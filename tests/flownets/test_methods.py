@@ -96,6 +96,9 @@ def test_laenet_ckplus_pretraining_runs_once_and_every_fold_starts_from_it(tmp_p
     assert all(c[1]["eye_mask"] is True for c in fake.calls if c[2] != 7)  # micro stage masked
     stages = list((tmp_path / "run" / "stages").glob("laenet_ckplus_pretrain-*-seed0.pt"))
     assert len(stages) == 1
+    (stage_history,) = (tmp_path / "run" / "history" / "seed0").glob("stage-laenet_ckplus_pretrain-*.csv")
+    lines = stage_history.read_text().splitlines()  # the stage's own curve: 3 epochs of "LAENet CK+ pretraining"
+    assert len(lines) == 4 and all(",".join(line.split(",")[:1]) == "LAENet CK+ pretraining" for line in lines[1:])
     saved = torch.load(stages[0], weights_only=True)
     # a fresh method (as the engine builds per fold) reuses the stage and starts from it
     m = create_method("laenet", params)
