@@ -41,7 +41,7 @@ def _libraries() -> list[Check]:
     out = []
     for module, pip in (("numpy", "numpy"), ("pandas", "pandas"), ("openpyxl", "openpyxl"), ("sklearn", "scikit-learn"),
                         ("skimage", "scikit-image"), ("cv2", "opencv-contrib-python-headless"), ("dlib", "dlib-bin"),
-                        ("torch", "torch"), ("yaml", "pyyaml"), ("tqdm", "tqdm")):
+                        ("torch", "torch"), ("yaml", "pyyaml"), ("tqdm", "tqdm"), ("matplotlib", "matplotlib")):
         try:
             out.append(Check(f"library {pip}", True, True, _version(module)))
         except Exception as exc:  # any import failure is reported, never raised

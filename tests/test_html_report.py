@@ -101,7 +101,8 @@ def test_missing_inputs_are_reported_in_the_page(demo, tmp_path):
     page = _parse(write_html_report(run).read_text(encoding="utf-8"))
     text = " ".join(page.text)
     assert "Input thumbnails unavailable" in text and "moved" in text
-    assert page.tables == 10 and page.imgs == []
+    thumbnails = [i for i in page.imgs if i.get("class") != "figure"]  # the figures need no dataset
+    assert page.tables == 10 and thumbnails == []
 
 
 def _chromium() -> str | None:
@@ -129,4 +130,68 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     img = cv2.imread(str(shot))
     assert img.shape[:2] == (2000, 1280)
     assert (img < 200).mean() > 0.01  # text and tables were painted, not a blank page
+    print(f"screenshot artefact: {shot}")
+
+
+FIGURES = ("curves", "bars", "confusion")
+
+
+def _figure_pngs(html: str) -> dict[str, "np.ndarray"]:
+    import base64
+
+    import cv2
+    import numpy as np
+
+    out = {}
+    for img in _parse(html).imgs:
+        if img.get("class") == "figure":
+            data = base64.b64decode(img["src"].split(",", 1)[1])
+            out[img["id"].removeprefix("fig-")] = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return out
+
+
+def _frame_pixels(bgr, colour: str) -> int:
+    import numpy as np
+
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return int(np.all(bgr == np.array([b, g, r], np.uint8), axis=-1).sum())
+
+
+def test_figures_are_embedded_non_blank_at_their_size(report):
+    from microexpr.report.figures import FRAME_COLOURS, SIZE_PX
+
+    pngs = _figure_pngs(report.read_text(encoding="utf-8"))
+    assert set(FIGURES) <= set(pngs)
+    for kind in FIGURES:
+        img = pngs[kind]
+        assert img.shape[:2] == (SIZE_PX[1], SIZE_PX[0]), kind
+        assert img.std() > 20 and (img < 200).mean() > 0.01, kind  # drawn on, not blank
+        assert _frame_pixels(img, FRAME_COLOURS[kind]) > SIZE_PX[0], kind  # its own frame colour
+
+
+def test_several_runs_get_a_comparison_chart(demo, tmp_path):
+    from microexpr.cli import main as cli
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(demo.run_dir, a)
+    shutil.copytree(demo.run_dir, b)
+    assert cli(["report", str(a), str(b), "--html"]) == 0
+    pngs = _figure_pngs((a / "report.html").read_text(encoding="utf-8"))
+    assert "comparison" in pngs and pngs["comparison"].std() > 20
+
+
+def test_every_figure_is_visible_in_the_browser(report, tmp_path):
+    import cv2
+
+    from microexpr.report.figures import FRAME_COLOURS, SIZE_PX
+
+    exe = _chromium()
+    shot = tmp_path / "figures.png"
+    res = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                          "--window-size=1280,2400", "--force-device-scale-factor=1", report.resolve().as_uri()],
+                         capture_output=True, text=True, timeout=90)
+    assert res.returncode == 0 and shot.is_file(), res.stderr[-2000:]
+    img = cv2.imread(str(shot))
+    for kind in FIGURES:  # each figure's frame, painted whole: about its perimeter times its width
+        assert _frame_pixels(img, FRAME_COLOURS[kind]) > 2 * (SIZE_PX[0] + SIZE_PX[1]), kind
     print(f"screenshot artefact: {shot}")

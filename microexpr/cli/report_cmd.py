@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("more_runs", type=Path, nargs="*", metavar="RUN_DIR",
                    help="further runs (e.g. the other variants): also print one table of all runs beside the paper's rows")
     p.add_argument("--markdown", action="store_true", help="print markdown instead of console tables")
-    p.add_argument("--html", action="store_true", help="also write RUN_DIR/report.html (self-contained)")
+    p.add_argument("--html", action="store_true",
+                   help="also write RUN_DIR/report.html (self-contained; figures; with several runs, a chart comparing them)")
     p.set_defaults(func=report)
 
 
@@ -31,7 +32,8 @@ def report(args: argparse.Namespace) -> int:
     if args.html:
         from ..report.html import write_html_report
 
-        print(f"written: {write_html_report(args.run_dir)}")
+        # with several runs, the first run's page also carries the chart comparing them all
+        print(f"written: {write_html_report(args.run_dir, compare_with=list(args.more_runs) or None)}")
     if args.more_runs:
         from ..report.compare import comparison_table
         from ..report.tables import render

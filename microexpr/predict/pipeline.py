@@ -74,6 +74,7 @@ class Predictor:
         self.detector = (AutoDetector(self.params["face_upsample"]) if self.detector_name == "auto"
                          else get_detector(self.detector_name, self.params["face_upsample"]))
         self.timings = {"decode": 0.0, "face": 0.0, "flow": 0.0, "model": 0.0}
+        self.scores: dict[int, float] = {}  # absolute frame -> highest motion score any window gave it
 
     # ------------------------------------------------------------------ one window
     def find_face(self, frames: list[np.ndarray], first: int) -> tuple[int, np.ndarray] | None:
@@ -106,6 +107,9 @@ class Predictor:
         size = self.params["flow_size"]
         crops = [geom.crop_frame(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size) for f in frames[onset:]]
         curve = smooth(flow_magnitude_curve(crops, flow_method=SPOTTING_FLOW))
+        for i, v in enumerate(curve):  # the timeline of --visualise: each frame's highest window score
+            f = start + onset + i
+            self.scores[f] = max(self.scores.get(f, float("-inf")), float(v))
         if apex is not None:
             apex_rel = apex - onset
         elif self.apex_method == "flow_peak":
@@ -245,6 +249,13 @@ def predict(
             entry["visualisations"] = write_visualisations(Path(visualise_dir), f"interval{rank}", c, img, proba,
                                                            predictor.artefact.classes)
         intervals.append(entry)
+    if visualise_dir is not None and predictor.scores:
+        from ..io_utils import atomic_write_bytes
+        from ..report.figures import timeline
+
+        frames_idx = np.array(sorted(predictor.scores))
+        png = timeline(frames_idx, np.array([predictor.scores[f] for f in frames_idx]), intervals, stream.fps)
+        intervals[0].setdefault("visualisations", {})["timeline"] = str(atomic_write_bytes(Path(visualise_dir) / "timeline.png", png))
     best = intervals[0]
     timings = {k: round(v, 4) for k, v in predictor.timings.items()}
     timings["total"] = round(time.perf_counter() - t_all, 4)

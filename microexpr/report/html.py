@@ -46,6 +46,7 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.85em}
 figure{margin:0;width:150px;font-size:.75em;text-align:center}
 figure img{width:112px;height:112px;image-rendering:pixelated;border:1px solid #999}
 .missing{color:#a00}
+img.figure{display:block;margin:.5em 0;image-rendering:auto}
 """
 
 
@@ -158,8 +159,46 @@ def thumbnails_html(record: RunRecord, n: int = 6) -> str:
     return "\n".join(out)
 
 
-def build_html(run_dir: str | os.PathLike[str], *, n_thumbnails: int = 6) -> str:
-    """The whole report page as a string."""
+def figure_html(kind: str, png: bytes, alt: str) -> str:
+    """One figure as an inline ``<img>`` at its natural size (see :mod:`microexpr.report.figures`)."""
+    from .figures import SIZE_PX
+
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return (f'<img class="figure" id="fig-{kind}" alt="{_e(alt)}" width="{SIZE_PX[0]}" height="{SIZE_PX[1]}" '
+            f'src="{src}">')
+
+
+def figures_html(record: RunRecord, compare_with: list[RunRecord] | None = None) -> str:
+    """The figures section: training curves, scores per dataset, confusion heatmaps, the audit,
+    and the comparison chart when other runs are given."""
+    from . import figures
+
+    m = record.metrics
+    parts = ["<h2>Figures</h2>"]
+    curves = figures.training_curves(record.run_dir)
+    if curves is not None:
+        parts.append(figure_html("curves", curves, "training loss and accuracy per epoch: median and IQR over folds"))
+    else:
+        parts.append('<p class="missing">No training curves: this method records no per-epoch history.</p>')
+    parts.append(figure_html("bars", figures.dataset_bars(m, record.config), "UF1 and UAR per dataset, ours beside the paper's"))
+    seed = next(iter(m["per_seed"]))
+    o = m["per_seed"][seed]["overall"]
+    parts.append(figure_html("confusion", figures.confusion_heatmaps(o["confusion"], o["classes"], f"seed {seed}"),
+                             "confusion matrix: counts and row-normalised"))
+    audit = m.get("audit")
+    if audit:
+        parts.append(figure_html("audit", figures.audit_chart(audit["honest"], audit["oracle"]),
+                                 "leakage audit: honest score beside the best-epoch-per-test-fold score"))
+    if compare_with:
+        runs = [record, *compare_with]
+        parts.append(figure_html("comparison", figures.comparison_chart([r.run_dir.name for r in runs], [r.metrics for r in runs]),
+                                 "runs compared"))
+    return "\n".join(parts)
+
+
+def build_html(run_dir: str | os.PathLike[str], *, n_thumbnails: int = 6,
+               compare_with: list[str | os.PathLike[str]] | None = None) -> str:
+    """The whole report page as a string (``compare_with``: other runs for the comparison chart)."""
     record = load_run(run_dir)
     m = record.metrics
     title = f"Report: {m.get('name', record.run_dir.name)}"
@@ -167,6 +206,7 @@ def build_html(run_dir: str | os.PathLike[str], *, n_thumbnails: int = 6) -> str
              f"<style>{CSS}</style></head><body>", f"<h1>{_e(title)}</h1>"]
     for line in header_lines(record):
         parts.append(f'<p class="synthetic">{_e(line)}</p>' if line == SYNTHETIC_LINE else f"<p>{_e(line)}</p>")
+    parts.append(figures_html(record, [load_run(d) for d in compare_with or []]))
     parts.append("<h2>Results</h2>")
     for t in report_tables(record):
         parts.append(table_html(t, confusion=t.title.startswith("Confusion")))
@@ -185,8 +225,9 @@ def build_html(run_dir: str | os.PathLike[str], *, n_thumbnails: int = 6) -> str
     return "\n".join(parts)
 
 
-def write_html_report(run_dir: str | os.PathLike[str], *, n_thumbnails: int = 6) -> Path:
+def write_html_report(run_dir: str | os.PathLike[str], *, n_thumbnails: int = 6,
+                      compare_with: list[str | os.PathLike[str]] | None = None) -> Path:
     """Write ``<run_dir>/report.html`` (self-contained) and return its path."""
     path = Path(run_dir) / "report.html"
-    atomic_write_text(path, build_html(run_dir, n_thumbnails=n_thumbnails))
+    atomic_write_text(path, build_html(run_dir, n_thumbnails=n_thumbnails, compare_with=compare_with))
     return path
