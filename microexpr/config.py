@@ -106,6 +106,14 @@ class PaperReference:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """Leakage audit (off with ``test_every: 0``): score each fold's model on its own test fold
+    every ``test_every`` epochs, stored apart and never used (``microexpr.runs.audit``)."""
+
+    test_every: int = 0
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One run: data, protocol, method, seeds and report options."""
 
@@ -120,6 +128,7 @@ class RunConfig:
     n_jobs: Union[int, None] = None
     per_fold_mean: bool = False
     paper_reference: Union[PaperReference, None] = None
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
 
 def load_config(path: str | os.PathLike[str]) -> RunConfig:
@@ -307,6 +316,8 @@ def _check_values(cfg: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: seeds must list at least one seed")
     if len(set(cfg.seeds)) != len(cfg.seeds):
         raise ConfigError(f"{source}: seeds {cfg.seeds} repeat")
+    if cfg.audit.test_every < 0:
+        raise ConfigError(f"{source}: audit.test_every must be 0 (off) or a number of epochs, got {cfg.audit.test_every}")
     if cfg.n_jobs is not None and cfg.n_jobs < 1:
         raise ConfigError(f"{source}: n_jobs must be >= 1 or null, got {cfg.n_jobs}")
     unknown_opts = [k for k in cfg.data.options if k not in cfg.data.datasets and k not in cfg.data.aux]

@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "run_cmd",
     "configs_cmd",
     "report_cmd",
+    "audit_cmd",
     "features_cmd",
     "predict_cmd",
     "export_cmd",

@@ -49,6 +49,7 @@ from ..models.registry import create_model
 from ..identity import canonical_dataset, subject_file_identity, subject_identity
 from ..inputs.flow_transform import CONVENTIONS, FlowImageTransform
 from ..sources.flow_png import FlowPngFolder, png_rows
+from ..training import audit
 from ..training.history import fold_index
 from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
@@ -152,6 +153,8 @@ class FlowNetMethod:
         self.prepare(ctx)
         x = self.images(train, ctx)
         seeds = FoldSeeds.for_fold(ctx.seed, train["key"])
+        if audit.active():  # leakage audit: the test fold scored every N epochs, stored apart
+            audit.bind(lambda test: _scorer(self.images(test, ctx)))
         self.model_ = self.new_model(seeds, ctx)
         self.model_kwargs_ = self.model_kwargs(ctx)
         self.history_ = train_model(self.model_, x, y, self.train_config(), seeds, groups=train["subject"].to_numpy(),
@@ -190,7 +193,7 @@ class BatchedFlowNetMethod(FlowNetMethod):
         """``fit`` + ``predict_proba`` per fold: what ``fit_predict_folds`` computes, one fold at a time."""
         out = []
         for i, (train, test) in enumerate(folds):
-            with fold_index(i):  # its training history belongs to fold i of the batch
+            with fold_index(i), audit.audit_fold(i):  # its history and audit belong to fold i of the batch
                 self.fit(train, ctx)
             out.append(self.predict_proba(test, ctx))
         return out
@@ -214,6 +217,10 @@ class BatchedFlowNetMethod(FlowNetMethod):
         fold_idx = [torch.as_tensor([pos[k] for k in train["key"]]) for train, _ in folds]
         seeds = [FoldSeeds.for_fold(ctx.seed, train["key"]) for train, _ in folds]
         models = [self.new_model(s, ctx) for s in seeds]
+        if audit.active():
+            for i, (_, test) in enumerate(folds):
+                rows = torch.as_tensor([pos[k] for k in test["key"]])
+                audit.bind(lambda _test, rows=rows: _scorer(x_all[rows]), fold=i)
         reason = fused_unavailable_reason(models[0])
         if reason is not None:  # the eager batched path is slower than fold by fold at batch 256
             ctx.log.warning("%s: %s; training the %d folds one by one (same predictions, slower)",
@@ -364,6 +371,11 @@ class OffApexNetMethod(FlowNetMethod):
 
     model_name = "off_apexnet"
     channels = (0, 1)
+
+
+def _scorer(x: torch.Tensor):
+    """The audit's scoring function for test inputs ``x``."""
+    return lambda model: predict_proba(model, x)
 
 
 def table_png_paths(table: pd.DataFrame) -> list[str] | None:

@@ -12,7 +12,7 @@ import yaml
 
 from ..errors import MicroexprError
 from ..io_utils import atomic_write_text
-from .tables import Table, confusion_table, fold_sizes_table, per_class_table, per_fold_mean_table, render, results_table
+from .tables import Table, audit_table, confusion_table, fold_sizes_table, per_class_table, per_fold_mean_table, render, results_table
 
 SYNTHETIC_LINE = (
     "Synthetic data: these numbers show the pipeline works; they say nothing about accuracy on real micro-expressions."
@@ -66,6 +66,9 @@ def report_tables(record: RunRecord) -> list[Table]:
     """Every table of the report, in order (reusable by other renderers, e.g. HTML)."""
     m = record.metrics
     tables = [results_table(m, record.config)]
+    audit = audit_table(m)
+    if audit is not None:
+        tables.append(audit)
     pfm = per_fold_mean_table(m)
     if pfm is not None:
         tables.append(pfm)

@@ -164,3 +164,16 @@ def render_text(table: Table) -> str:
 def render(tables: Sequence[Table], *, markdown: bool) -> str:
     """Render several tables, separated by blank lines."""
     return "\n".join(render_markdown(t) if markdown else render_text(t) for t in tables)
+
+
+def audit_table(metrics: dict[str, Any]) -> Table | None:
+    """Honest result beside the best-epoch-per-test-fold result of the leakage audit, if run."""
+    audit = metrics.get("audit")
+    if not audit:
+        return None
+    cols = ("acc", "uf1", "uar")
+    rows = [["honest: last epoch / inner validation (this run)", *[fmt(audit["honest"][c]) for c in cols]],
+            ["leaky: best epoch per test fold", *[fmt(audit["oracle"][c]) for c in cols]],
+            ["oracle inflation", *[f"{audit['inflation'][c]:+.4f}" for c in cols]]]
+    return Table(f"Leakage audit (test fold scored every {audit['test_every']} epoch(s); never used to choose anything)",
+                 ["", *[COLUMN_TITLES[c] for c in cols]], rows, [audit["note"]])

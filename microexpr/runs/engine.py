@@ -43,7 +43,9 @@ from ..methods.base import RunContext
 from ..protocols import Fold, make_folds, verify_folds
 from .data import RunData, load_run_data
 from ..provenance import provenance, version_string
+from ..training.audit import AuditRecorder, auditing
 from ..training.history import collect_histories, write_history
+from .audit import audit_file, summarise_audit, write_audit
 from .lock import run_lock
 from .layout import RunPaths, fold_frame, fold_slugs, read_fold_file, write_fold_file
 from .summary import summarise
@@ -132,6 +134,13 @@ def execute_run(
             "microexpr": provenance(),
         }
         metrics = summarise(predictions, data.classes, seeds=config.seeds, with_per_fold_mean=config.per_fold_mean, header=header)
+        if config.audit.test_every:
+            audit = summarise_audit(paths.root, config.seeds, [slugs[f.name] for f in folds], data.classes,
+                                    metrics["per_seed"], config.audit.test_every)
+            if audit is not None:
+                metrics["audit"] = audit
+                log.info("leakage audit: honest UF1 %.4f, best epoch per test fold %.4f (inflation %+.4f)",
+                         audit["honest"]["uf1"], audit["oracle"]["uf1"], audit["inflation"]["uf1"])
         atomic_write_json(paths.metrics, metrics)
         o = metrics["overall"]
         log.info("finished: N=%d acc=%.4f uf1=%.4f uar=%.4f", o["n"], o["acc"], o["uf1"], o["uar"])
@@ -194,7 +203,8 @@ def _run_pending(
             _seed_everything(seed)
             log.info("seed %d: training fold(s) %d-%d of %d at once (fit_predict_folds)",
                      seed, start + 1, start + len(part), len(split))
-            with collect_histories() as histories:
+            recorders = _audit_recorders(config, [te for _, _, te in part])
+            with collect_histories() as histories, auditing(recorders):
                 outputs = probe.fit_predict_folds([(tr, _hide_labels(te)) for _, tr, te in part], bctx)
             if len(outputs) != len(part):
                 raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results "
@@ -202,6 +212,7 @@ def _run_pending(
             for i, ((fold, _, test), proba) in enumerate(zip(part, outputs)):
                 _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
                 write_history(paths.history_file(seed, slugs[fold.name]), [e for e in histories if e[1] in (i, None)])
+                _save_audit(config, paths, seed, slugs[fold.name], test, recorders, i, data.classes, log)
                 done_batched.append((seed, fold.name))
         return done_batched
     done: list[tuple[int, str]] = []
@@ -212,16 +223,35 @@ def _run_pending(
             fctx = ctx.for_fold(fold.name, frozenset(subject_of[k] for k in fold.test_keys))
             _seed_everything(_fold_seed(seed, fold.name))
             bar.set_postfix_str(fold.name)
-            with collect_histories() as histories:
+            recorders = _audit_recorders(config, [test])
+            with collect_histories() as histories, auditing(recorders):
                 method.fit(train, fctx)
             proba = method.predict_proba(_hide_labels(test), fctx)
             _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
             write_history(paths.history_file(seed, slugs[fold.name]), histories)
+            _save_audit(config, paths, seed, slugs[fold.name], test, recorders, 0, data.classes, log)
             done.append((seed, fold.name))
             bar.update(1)
     finally:
         bar.close()
     return done
+
+
+def _audit_recorders(config: RunConfig, tests: list[pd.DataFrame]) -> list[AuditRecorder] | None:
+    """One leakage-audit recorder per fold (test labels hidden from the method), or None."""
+    every = config.audit.test_every
+    return [AuditRecorder(every, test=_hide_labels(t)) for t in tests] if every else None
+
+
+def _save_audit(config: RunConfig, paths: RunPaths, seed: int, slug: str, test: pd.DataFrame,
+                recorders: list[AuditRecorder] | None, i: int, classes: Any, log: logging.Logger) -> None:
+    if not recorders:
+        return
+    rec = recorders[i]
+    if rec.scorer is None or not rec.epochs:
+        log.warning("leakage audit: method %r does not support it (its training was not audited)", config.method.name)
+        return
+    write_audit(audit_file(paths.root, seed, slug), rec, test, classes)
 
 
 def _finish_fold(

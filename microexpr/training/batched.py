@@ -81,6 +81,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError, ModelError
 from ..models.layers import ParallelStreamNet, dropout_scale_mask
+from .audit import after_epoch as audit_after_epoch, pending_folds as audit_pending
 from .fused_step import FusedStreamStep
 from .history import record as record_history
 from .loop import Augment, TrainConfig, TrainHistory, lr_at
@@ -385,7 +386,8 @@ def train_folds_batched(
             torch.set_num_threads(1)
         for chunk in chunks:
             hists.extend(_train_chunk([models[i] for i in chunk], x_all, y_all, [torch.as_tensor(fold_indices[i]) for i in chunk],
-                                      cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar, kernels, ximg, threads))
+                                      cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar, kernels, ximg, threads,
+                                      fold_ids=chunk))
     finally:
         torch.set_num_threads(threads)
     bar.close()
@@ -429,7 +431,7 @@ def _kernels_for(models: Sequence[ParallelStreamNet], backend: str, log: logging
 
 
 def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar, kernels, ximg,
-                 threads: int) -> list[TrainHistory]:
+                 threads: int, fold_ids: Sequence[int] = ()) -> list[TrainHistory]:
     Fn = len(models)
     g_data = [s.generator("data") for s in seeds]
     g_drop = [s.generator("dropout") for s in seeds]
@@ -504,6 +506,12 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
             best_loss = np.where(improved, vl, best_loss)
             for f in range(Fn):
                 hists[f].val_loss.append(float(vl[f]))
+        audited = [(j, gf) for j, gf in enumerate(fold_ids) if gf in set(audit_pending())]
+        if audited:  # leakage audit only: the folds' current weights scored on their test folds, never used
+            with torch.no_grad():
+                net.write_back(models)
+            for j, gf in audited:
+                audit_after_epoch(epoch, cfg.epochs, models[j], fold=gf)
         bar.update(1)
     if best is not None:
         with torch.no_grad():

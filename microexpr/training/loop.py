@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..models.layers import SeededDropout
+from .audit import after_epoch as audit_after_epoch
 from .history import record as record_history
 from .sampling import Sampler, balanced_indices, shuffled_indices, sequential_indices, validation_split
 from .seeding import FoldSeeds
@@ -191,6 +192,7 @@ def train_model(
                     correct += int((logits.detach().argmax(1) == y[b]).sum())
                 hist.train_loss.append(total / len(order))
                 hist.train_acc.append(correct / len(order))
+                audit_after_epoch(epoch, cfg.epochs, model)  # leakage audit only: stored apart, never used
                 if x_val is not None:
                     val_logits = torch.from_numpy(predict_logits(model, x_val))
                     vl = float(F.cross_entropy(val_logits, y_val))
