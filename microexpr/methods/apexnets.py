@@ -59,6 +59,7 @@ from ..models.layers import ImageNetStandardise
 from ..models.resnet10 import PreActResNet10, micro_attention_resnet10, resnet10, upsample_attention
 from ..training.augment import ApexAugment, center_crop
 from ..training.checkpoints import load_state, save_state
+from ..training import audit
 from ..training.loop import TrainConfig, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
@@ -308,6 +309,9 @@ class ApexResNetMethod:
         else:
             self.imagenet_init(model, ctx)
         x = self._fit_view(self.to_tensor(self.apex_images(train, ctx)))
+        if audit.active():  # leakage audit: the test fold scored every N epochs, stored apart
+            audit.bind(lambda test: audit.proba_scorer(center_crop(self.to_tensor(self.apex_images(test, ctx)),
+                                                                   self.input_size), batch_size=64))
         self._train(model, x, train["label"].to_numpy(), self._finetune_config(), seeds,
                     augment=self._augment(pretrain=False), ctx=ctx,
                     what=f"fine-tuning {ctx.fold}".strip())

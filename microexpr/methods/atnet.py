@@ -59,6 +59,7 @@ from ..models.atnet import VARIANTS, ATNet, atnet
 from ..models.layers import ImageNetStandardise
 from ..training.augment import rotate_by
 from ..training.checkpoints import load_state, save_state
+from ..training import audit
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
@@ -351,6 +352,8 @@ class ATNetMethod:
         x = self.inputs(train, ctx)
         self.adm_stats_ = adm_statistics(x[-1]) if (self.uses_adm and self.adm_standardise) else (None, None)
         net = _ATNetInputs(model, *self.adm_stats_)
+        if audit.active():  # leakage audit: the test fold scored every N epochs, stored apart
+            audit.bind(lambda test: audit.proba_scorer(self.inputs(test, ctx), batch_size=64))
         cfg = self.train_config()
         train_model(net, x, torch.tensor(train["label"].to_numpy(), dtype=torch.long), cfg,
                     seeds, augment=self.augment(), sampler=no_single_batches(cfg.sampler(), cfg.batch_size), progress=ctx.progress,

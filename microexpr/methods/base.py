@@ -106,7 +106,9 @@ class RunContext:
                 self.log.info("stage %s in %s was built under other settings or code; rebuilding it", name, path)
         from ..training.history import collect_histories, write_history
 
-        with collect_histories() as histories:  # the stage's own training curve, not the fold's
+        from ..training.audit import auditing
+
+        with collect_histories() as histories, auditing(None):  # the stage's own curve; never audited as a fold
             obj = build()
         write_history(self.run_dir / "history" / f"seed{self.seed}" / f"stage-{name}.csv", histories)
         path.parent.mkdir(parents=True, exist_ok=True)

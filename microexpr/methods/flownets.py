@@ -154,7 +154,7 @@ class FlowNetMethod:
         x = self.images(train, ctx)
         seeds = FoldSeeds.for_fold(ctx.seed, train["key"])
         if audit.active():  # leakage audit: the test fold scored every N epochs, stored apart
-            audit.bind(lambda test: _scorer(self.images(test, ctx)))
+            audit.bind(lambda test: audit.proba_scorer(self.images(test, ctx)))
         self.model_ = self.new_model(seeds, ctx)
         self.model_kwargs_ = self.model_kwargs(ctx)
         self.history_ = train_model(self.model_, x, y, self.train_config(), seeds, groups=train["subject"].to_numpy(),
@@ -220,7 +220,7 @@ class BatchedFlowNetMethod(FlowNetMethod):
         if audit.active():
             for i, (_, test) in enumerate(folds):
                 rows = torch.as_tensor([pos[k] for k in test["key"]])
-                audit.bind(lambda _test, rows=rows: _scorer(x_all[rows]), fold=i)
+                audit.bind(lambda _test, rows=rows: audit.proba_scorer(x_all[rows]), fold=i)
         reason = fused_unavailable_reason(models[0])
         if reason is not None:  # the eager batched path is slower than fold by fold at batch 256
             ctx.log.warning("%s: %s; training the %d folds one by one (same predictions, slower)",
@@ -371,11 +371,6 @@ class OffApexNetMethod(FlowNetMethod):
 
     model_name = "off_apexnet"
     channels = (0, 1)
-
-
-def _scorer(x: torch.Tensor):
-    """The audit's scoring function for test inputs ``x``."""
-    return lambda model: predict_proba(model, x)
 
 
 def table_png_paths(table: pd.DataFrame) -> list[str] | None:

@@ -95,6 +95,13 @@ def after_epoch(epoch: int, n_epochs: int, model: Any, fold: int | None = None) 
         recs[_FOLD.get() if fold is None else fold].after_epoch(epoch, n_epochs, model)
 
 
+def proba_scorer(x: Any, batch_size: int = 1024) -> Scorer:
+    """The usual scoring function: eval-mode softmax of the model on test inputs ``x``."""
+    from .loop import predict_proba
+
+    return lambda model: predict_proba(model, x, batch_size=batch_size)
+
+
 def pending_folds() -> list[int]:
     """Folds of the current call whose audit is bound (the batched trainer scores only those)."""
     recs = _RECORDERS.get() or []

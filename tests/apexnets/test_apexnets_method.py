@@ -317,3 +317,19 @@ def test_fold_and_pretraining_histories_are_recorded(tmp_path, stub_inputs):
     (stage,) = (ctx.run_dir / "history" / "seed0").glob("stage-*.csv")  # pretraining: its own file
     assert stage.read_text().count("macro pretraining") == SMALL["pretrain_epochs"]
     assert all(0 <= a <= 1 for _, _, h in entries for a in h.train_acc)
+
+
+def test_the_leakage_audit_scores_the_fold_being_trained(tmp_path, stub_inputs):
+    from microexpr.training.audit import AuditRecorder, auditing
+
+    store, _ = stub_inputs
+    table, images = micro_table(n_subjects=2, per_class=2)
+    store.update(images)
+    ctx = make_ctx(tmp_path).for_fold("fake/s0", frozenset({"fake/s0"}))
+    test = table[table["subject"] == "fake/s0"].drop(columns=["label"])
+    rec = AuditRecorder(every=2, test=test)
+    with auditing([rec]):
+        m = create_method("micro_attention", {**SMALL, "epochs": 5, "pretrain_macro": False, "save_attention": False})
+        m.fit(table[table["subject"] != "fake/s0"], ctx)
+    assert rec.epochs == [1, 3, 4] and all(p.shape == (len(test), 3) for p in rec.probabilities)
+    np.testing.assert_allclose(rec.probabilities[-1], m.predict_proba(test, ctx), atol=1e-6)  # the last epoch: the model kept

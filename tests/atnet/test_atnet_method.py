@@ -188,3 +188,17 @@ def test_each_fold_records_its_training_history(monkeypatch, tmp_path):
         create_method("atnet", {**SMALL, "variant": "fusion", "epochs": 3, "batch_size": 6}).fit(train, ctx_for(tmp_path))
     ((stage, _, hist),) = entries
     assert stage.startswith("atnet fusion") and len(hist.train_loss) == len(hist.train_acc) == 3
+
+
+def test_the_leakage_audit_scores_the_fold_being_trained(monkeypatch, tmp_path):
+    from microexpr.training.audit import AuditRecorder, auditing
+
+    train, xa, xd = toy(6, seed=1)
+    test, ta, td = toy(4, seed=2)
+    patch_inputs(monkeypatch, {train["key"].iloc[0]: (xa, xd), test["key"].iloc[0]: (ta, td)})
+    rec = AuditRecorder(every=1, test=test.drop(columns=["label"]))
+    with auditing([rec]):
+        m = create_method("atnet", {**SMALL, "variant": "fusion", "epochs": 3, "batch_size": 6})
+        m.fit(train, ctx_for(tmp_path))
+    assert rec.epochs == [0, 1, 2]
+    np.testing.assert_allclose(rec.probabilities[-1], m.predict_proba(test, ctx_for(tmp_path)), atol=1e-6)
