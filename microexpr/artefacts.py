@@ -307,12 +307,9 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     if data is None:
         data = load_run_data(config)
     data.check()
-    if config.cache_dir:
-        cache = Path(config.cache_dir)
-    elif os.environ.get("MICROEXPR_CACHE"):
-        cache = Path(os.environ["MICROEXPR_CACHE"])
-    else:  # the run engine's default, so cached inputs of the run are reused
-        cache = root.resolve().parent / ".cache"
+    from .cache_dirs import input_cache_dir
+
+    cache = input_cache_dir(config.cache_dir)  # the run engine's, so cached inputs of the run are reused
     seed = int(config.seeds[0])
     random.seed(seed)
     np.random.seed(seed)

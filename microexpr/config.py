@@ -17,7 +17,7 @@ A run config says everything a run does (see docs/CONTRACTS.md for a full exampl
     method: {name: logistic, params: {features: feats.npz, C: 1.0}}
     seeds: [0]
     batched_folds: true
-    cache_dir: null                  # default: $MICROEXPR_CACHE, else <run_dir>/../.cache
+    cache_dir: null                  # inputs cache; default <cache root>/inputs (microexpr.cache_dirs)
     n_jobs: null                     # default: one per core
     per_fold_mean: false             # also report per-fold means (labelled as such)
     paper_reference: {source: ..., metric_names: [acc, f1, uf1, uar], rows: {...}}

@@ -127,20 +127,17 @@ def _folder_size(path: Path) -> int:
 
 
 def _caches() -> list[Check]:
-    from .training.stream_kernels import _cache_dir as kernel_dir
+    from .cache_dirs import cache_root, input_cache_dir, kernel_cache_dir
 
-    places = [("kernel cache", kernel_dir())]
-    if os.environ.get("MICROEXPR_CACHE"):
-        places.append(("input cache ($MICROEXPR_CACHE)", Path(os.environ["MICROEXPR_CACHE"])))
     out = []
-    for label, path in places:
+    for label, path in (("input cache", input_cache_dir()), ("kernel cache", kernel_cache_dir()),
+                        ("synthetic corpora", cache_root() / "synth")):
         probe = path if path.exists() else next((p for p in path.parents if p.exists()), Path("/"))
         free = shutil.disk_usage(probe).free
         size = _folder_size(path) if path.exists() else 0
         detail = f"{path} ({size / 2**20:.1f} MiB used, {free / 2**30:.1f} GiB free)"
-        out.append(Check(label, False, free > 2**30, detail, "" if free > 2**30 else "free some disk space"))
-    if "MICROEXPR_CACHE" not in os.environ:
-        out.append(Check("input cache", False, True, "per run: <run_dir>/../.cache (set $MICROEXPR_CACHE to share one)"))
+        out.append(Check(label, False, free > 2**30, detail, "" if free > 2**30 else "free some disk space, or set "
+                         "$MICROEXPR_CACHE to a folder on a larger disk"))
     return out
 
 

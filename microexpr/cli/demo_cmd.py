@@ -60,9 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def default_cache() -> Path:
-    """``$MICROEXPR_CACHE`` if set, else ``~/.cache/microexpr``."""
-    env = os.environ.get("MICROEXPR_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "microexpr"
+    """The cache root (:func:`microexpr.cache_dirs.cache_root`): corpora in ``synth/``, arrays in ``inputs/``."""
+    from ..cache_dirs import cache_root
+
+    return cache_root()
 
 
 def choose_method(requested: str | None) -> str:

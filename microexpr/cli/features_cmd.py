@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="e.g. --param tim_length=10 radius_t=4 n_points=4 grid=[5,5]")
     ex.add_argument("--out", type=Path, required=True, metavar="FILE.npz", help="output feature file")
     ex.add_argument("--cache-dir", type=Path, default=None,
-                    help="inputs cache (default: $MICROEXPR_CACHE, else .cache beside the output)")
+                    help="inputs cache (default: <cache root>/inputs; see microexpr.cache_dirs)")
     ex.add_argument("--jobs", type=int, default=None, help="preprocessing processes (default: one per core)")
     ex.add_argument("--quiet", action="store_true", help="no progress bars")
     ex.set_defaults(func=extract)
@@ -172,12 +172,9 @@ def extract(args: argparse.Namespace) -> int:
     )
     data = load_run_data(config)
     out = args.out.expanduser().resolve()
-    if args.cache_dir is not None:
-        cache = args.cache_dir
-    elif os.environ.get("MICROEXPR_CACHE"):
-        cache = Path(os.environ["MICROEXPR_CACHE"])
-    else:
-        cache = out.parent / ".cache"
+    from ..cache_dirs import input_cache_dir
+
+    cache = input_cache_dir(args.cache_dir)
     ctx = RunContext(run_dir=out.parent, cache_dir=Path(cache), classes=tuple(data.classes),
                      n_jobs=args.jobs or (os.cpu_count() or 1), progress=not args.quiet)
     X = method.features(data.table, ctx)

@@ -97,12 +97,10 @@ def _thumbnail_params(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cache_dir(record: RunRecord) -> Path:
-    """The run engine's inputs cache: config cache_dir, else $MICROEXPR_CACHE, else <run_dir>/../.cache."""
-    if record.config.get("cache_dir"):
-        return Path(record.config["cache_dir"])
-    if os.environ.get("MICROEXPR_CACHE"):
-        return Path(os.environ["MICROEXPR_CACHE"])
-    return record.run_dir.resolve().parent / ".cache"
+    """The run engine's inputs cache (:func:`microexpr.cache_dirs.input_cache_dir`)."""
+    from ..cache_dirs import input_cache_dir
+
+    return input_cache_dir(record.config.get("cache_dir"))
 
 
 def sample_clips(predictions: pd.DataFrame, n: int, seed: int = 0) -> dict[str, pd.DataFrame]:

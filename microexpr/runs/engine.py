@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from ..cliptable import subset
+from ..cache_dirs import input_cache_dir
 from ..config import RunConfig, dump_config, resolve_config, result_relevant
 from ..errors import ConfigError, ModelError, ProtocolError
 from ..io_utils import atomic_write_json, atomic_write_text, check_writable
@@ -151,14 +152,8 @@ def execute_run(
 
 
 def _base_context(config: RunConfig, paths: RunPaths, data: RunData, progress: bool, log: logging.Logger) -> RunContext:
-    """The run's context; ``cache_dir``: config, else $MICROEXPR_CACHE, else <run_dir>/../.cache."""
-
-    if config.cache_dir:
-        cache = Path(config.cache_dir)
-    elif os.environ.get("MICROEXPR_CACHE"):
-        cache = Path(os.environ["MICROEXPR_CACHE"])
-    else:
-        cache = paths.root.resolve().parent / ".cache"
+    """The run's context; its inputs cache is :func:`microexpr.cache_dirs.input_cache_dir`."""
+    cache = input_cache_dir(config.cache_dir)
     check_writable(cache, "cache_dir")  # before any worker process needs it
     n_jobs = config.n_jobs or os.cpu_count() or 1
     return RunContext(

@@ -561,8 +561,9 @@ class Geometry:
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "microexpr" / "kernels"
+    from ..cache_dirs import kernel_cache_dir
+
+    return kernel_cache_dir()
 
 
 def _cpu_tag() -> str:
