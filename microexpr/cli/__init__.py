@@ -42,14 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"microexpr {version_string()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"microexpr.cli.{mod}")
-        except ModuleNotFoundError as exc:  # a command not written yet
-            if exc.name != f"microexpr.cli.{mod}":
-                raise
-            continue
-        module.register(sub)
+    for mod in _COMMAND_MODULES:  # explicit: a command module that fails to import is an error
+        importlib.import_module(f"microexpr.cli.{mod}").register(sub)
     return parser
 
 

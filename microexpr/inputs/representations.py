@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError, PreprocessingError
+from ..registry import Registry
 from ..face.crop import landmarks_in_crop
 from ..face.eyes import eye_mask
 from ..motion.adm import adm_from_frames
@@ -53,7 +54,8 @@ class Representation:
     doc: str
 
 
-REGISTRY: dict[str, Representation] = {}
+REGISTRY: Registry[Representation] = Registry("input representation")
+"""Every representation (registered by ``_register`` in this module)."""
 
 
 def _register(name: str, version: str, params: dict[str, Param], uses_flow: bool, doc: str) -> Callable[[Compute], Compute]:
@@ -61,7 +63,7 @@ def _register(name: str, version: str, params: dict[str, Param], uses_flow: bool
         steps = {"face": FACE_STEP_VERSION}
         if uses_flow:
             steps["flow"] = FLOW_STEP_VERSION
-        REGISTRY[name] = Representation(name, version, dict(params), steps, fn, doc)
+        REGISTRY.add(name, Representation(name, version, dict(params), steps, fn, doc))
         return fn
 
     return deco
@@ -88,9 +90,7 @@ def expected_array(name: str, p: dict[str, Any]) -> tuple[np.dtype, tuple[int, .
 
 def get_representation(name: str) -> Representation:
     """The registered representation ``name``; raise listing the known names."""
-    if name not in REGISTRY:
-        raise ConfigError(f"unknown input representation {name!r}; choose one of {sorted(REGISTRY)}")
-    return REGISTRY[name]
+    return REGISTRY.get_or_error(name)
 
 
 COLOUR = Param("grey", one_of("grey", "rgb"), "grey (H, W) or RGB (H, W, 3) crops")

@@ -5,39 +5,30 @@ Unknown names and unknown parameters are errors listing what is allowed.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import typing
 from typing import Any, Callable, TypeVar
 
 from ..errors import ConfigError
+from ..registry import Registry
 
-_METHODS: dict[str, type] = {}
+METHODS: Registry[type] = Registry("method", modules=tuple(
+    f"microexpr.methods.{m}" for m in ("simple", "flownets", "handcrafted", "apexnets", "atnet")))
+"""Every method class; add a module holding ``@register_method`` classes to ``modules``."""
 C = TypeVar("C", bound=type)
 
 
 def register_method(name: str) -> Callable[[C], C]:
     """Class decorator registering a method class under ``name``."""
-
-    def deco(cls: C) -> C:
-        if name in _METHODS:
-            raise ConfigError(f"method {name!r} registered twice")
-        _METHODS[name] = cls
-        return cls
-
-    return deco
+    return METHODS.register(name)
 
 
 def list_methods() -> list[str]:
-    _import_builtin_methods()
-    return sorted(_METHODS)
+    return METHODS.names()
 
 
 def method_class(name: str) -> type:
-    _import_builtin_methods()
-    if name not in _METHODS:
-        raise ConfigError(f"unknown method {name!r}; available: {', '.join(sorted(_METHODS))}")
-    return _METHODS[name]
+    return METHODS.get_or_error(name)
 
 
 def create_method(name: str, params: dict[str, Any] | None = None) -> Any:
@@ -71,16 +62,3 @@ def typed_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"method {name!r}: unknown parameter(s) {unknown}; allowed: {list(allowed)}")
     hints = typing.get_type_hints(method_class(name).__init__)
     return {k: parse_value(hints.get(k, Any), v, f"method.params.{k}", f"method {name!r}") for k, v in params.items()}
-
-
-def _import_builtin_methods() -> None:
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(f"microexpr.methods.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"microexpr.methods.{mod}":
-                raise
-
-
-# Modules holding registered methods; add yours here.
-_BUILTIN_MODULES: tuple[str, ...] = ("simple", "flownets", "handcrafted", "apexnets", "atnet", "tlcnn")

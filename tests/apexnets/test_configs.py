@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-config_mod = pytest.importorskip("microexpr.config")
+import microexpr.config as config_mod
 from microexpr.methods import create_method  # noqa: E402
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("microattention_*.yaml"))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-synth = pytest.importorskip("microexpr.synth")
-runs = pytest.importorskip("microexpr.runs")
-config_mod = pytest.importorskip("microexpr.config")
+import microexpr.synth as synth
+import microexpr.runs as runs
+import microexpr.config as config_mod
 
 CPU_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "microattention_cpu.yaml"
 

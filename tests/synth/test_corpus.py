@@ -110,7 +110,7 @@ def test_default_size_has_the_composite_shape() -> None:
     assert sum(1 for r in plan if r.dataset == "casme2" and not r.apex_written) == 21
 
 
-readers = pytest.importorskip("microexpr.datasets")
+import microexpr.datasets as readers  # noqa: E402
 
 
 def _read(name: str, root: Path):
@@ -151,14 +151,14 @@ def test_readers_read_every_clip_as_planted(quick_corpus, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["casme2", "samm", "smic", "ckplus"])
 def test_datasets_check_exits_zero(quick_corpus, name: str, capsys) -> None:
-    cli = pytest.importorskip("microexpr.cli")
+    import microexpr.cli as cli
     _, roots = quick_corpus
     code = cli.main(["datasets", "check", "--dataset", name, "--root", str(roots[name])])
     assert code == 0, capsys.readouterr()
 
 
 def test_composite_scheme_gives_the_planned_counts(quick_corpus) -> None:
-    labels = pytest.importorskip("microexpr.labels")
+    import microexpr.labels as labels
     import pandas as pd
 
     _, roots = quick_corpus

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-datasets = pytest.importorskip("microexpr.datasets")
-labels = pytest.importorskip("microexpr.labels")
-protocols = pytest.importorskip("microexpr.protocols")
-metrics = pytest.importorskip("microexpr.metrics")
-inputs = pytest.importorskip("microexpr.inputs")
+import microexpr.datasets as datasets
+import microexpr.labels as labels
+import microexpr.protocols as protocols
+import microexpr.metrics as metrics
+import microexpr.inputs as inputs
 
 
 def _cde_uf1(table: pd.DataFrame, X: np.ndarray, y: np.ndarray, classes: tuple[str, ...]) -> float:

@@ -25,7 +25,7 @@ from microexpr.synth import Nuisances, plan_corpus, render_clip, render_record
 from microexpr.synth.clips import fold_shading
 from microexpr.synth.faces import neutral_landmarks, render_neutral
 
-compute_flow = pytest.importorskip("microexpr.motion.flow").compute_flow
+from microexpr.motion.flow import compute_flow  # noqa: E402
 
 NOISE_JPEG = Nuisances(blink_prob=0.0, head_shift_px=0.0, head_roll_deg=0.0, flicker=0.0)
 

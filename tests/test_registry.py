@@ -1,0 +1,37 @@
+"""The one registry type: explicit module lists, no silently skipped modules, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from microexpr.errors import ConfigError, ModelError
+from microexpr.inputs import REGISTRY as INPUTS
+from microexpr.methods.registry import METHODS
+from microexpr.models.registry import MODELS
+from microexpr.registry import Registry
+
+
+def test_a_module_that_fails_to_import_is_an_error_not_a_missing_entry():
+    reg: Registry[int] = Registry("widget", modules=("microexpr.no_such_module",))
+    with pytest.raises(ImportError, match="microexpr.no_such_module, which registers widgets, cannot be imported"):
+        reg.names()
+
+
+def test_names_are_unique_and_unknown_names_list_the_known_ones():
+    reg: Registry[int] = Registry("widget", error=ModelError)
+    reg.add("a", 1)
+    reg.register("b")(2)
+    with pytest.raises(ModelError, match="widget 'a' registered twice"):
+        reg.add("a", 3)
+    with pytest.raises(ModelError, match=r"unknown widget 'c'; available: a, b"):
+        reg["c"]
+    assert dict(reg) == {"a": 1, "b": 2} and "a" in reg and len(reg) == 2
+
+
+def test_the_package_registries_use_it_and_list_only_real_modules():
+    assert {"ststnet", "laenet", "resnet10", "atnet"} <= set(MODELS)
+    assert {"ststnet", "laenet", "off_apexnet", "micro_attention", "atnet", "lbptop_svm", "majority"} <= set(METHODS)
+    assert "tlcnn" not in " ".join(MODELS.modules + METHODS.modules)  # no module that does not exist
+    assert {"flow_image", "apex_crop", "tim_clip", "adm"} <= set(INPUTS)
+    with pytest.raises(ConfigError, match="unknown method 'nope'"):
+        METHODS["nope"]
