@@ -170,15 +170,7 @@ def config_from_dict(raw: Any, *, base_dir: str | os.PathLike[str] | None = None
 
 def with_data_overrides(config: RunConfig, overrides: list[str] | dict[str, str]) -> RunConfig:
     """Set dataset roots from ``NAME=DIR`` strings (or a mapping); names must be in the config."""
-    pairs: dict[str, str] = {}
-    if isinstance(overrides, dict):
-        pairs = dict(overrides)
-    else:
-        for item in overrides:
-            name, sep, root = item.partition("=")
-            if not sep or not name or not root:
-                raise ConfigError(f"--data {item!r}: write NAME=DIR, e.g. --data casme2=/data/CASME2")
-            pairs[name.strip()] = root.strip()
+    pairs = dict(overrides) if isinstance(overrides, dict) else parse_data_items(overrides)
     datasets, aux = dict(config.data.datasets), dict(config.data.aux)
     for name, root in pairs.items():
         absolute = str(Path(root).expanduser().resolve())
@@ -190,6 +182,17 @@ def with_data_overrides(config: RunConfig, overrides: list[str] | dict[str, str]
             known = sorted(datasets) + sorted(aux)
             raise ConfigError(f"--data {name}=...: {name!r} is not a dataset of this config; its datasets: {known}")
     return dataclasses.replace(config, data=dataclasses.replace(config.data, datasets=datasets, aux=aux))
+
+
+def parse_data_items(items: list[str]) -> dict[str, str]:
+    """``NAME=DIR`` strings (``--data``) as a mapping; a malformed item is a ConfigError."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, sep, root = item.partition("=")
+        if not sep or not name.strip() or not root.strip():
+            raise ConfigError(f"--data {item!r}: write NAME=DIR, e.g. --data casme2=/data/CASME2")
+        pairs[name.strip()] = root.strip()
+    return pairs
 
 
 def with_data_options(config: RunConfig, items: list[str]) -> RunConfig:

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ..config import parse_data_items, with_data_options, with_data_overrides
 from ..errors import ConfigError
 
 _DESCRIPTORS = {"lbptop": "lbptop_svm", "hoof": "hoof_svm", "mdmo": "mdmo_svm"}
@@ -95,20 +96,17 @@ def _key_values(items: list[str], what: str) -> dict[str, Any]:
 
 
 def _data_section(args: argparse.Namespace, synthetic: bool = False) -> dict[str, Any]:
-    datasets: dict[str, str] = {}
-    for item in args.data:
-        name, sep, root = item.partition("=")
-        if not sep or not name or not root:
-            raise ConfigError(f"--data {item!r}: write NAME=DIR, e.g. --data casme2=/data/CASME2")
-        datasets[name.strip()] = str(Path(root).expanduser().resolve())
-    options: dict[str, dict[str, Any]] = {}
-    for key, value in _key_values(args.option, "--option").items():
-        ds, dot, opt = key.partition(".")
-        if not dot or not opt:
-            raise ConfigError(f"--option {key}=...: write DATASET.KEY=VALUE, e.g. smic.apex=middle")
-        options.setdefault(ds, {})[opt] = value
+    """The config's data section: the --data names (roots set by :func:`_with_cli_data`, the
+    same parsing and checks as ``microexpr run``)."""
     gt = None if args.ground_truth_csv is None else str(Path(args.ground_truth_csv).resolve())
-    return {"scheme": args.scheme, "datasets": datasets, "options": options, "ground_truth_csv": gt, "synthetic": synthetic}
+    return {"scheme": args.scheme, "datasets": {n: None for n in parse_data_items(args.data)}, "options": {},
+            "ground_truth_csv": gt, "synthetic": synthetic}
+
+
+def _with_cli_data(config: Any, args: argparse.Namespace) -> Any:
+    """``--data`` roots and ``--option`` reader options applied exactly as ``microexpr run`` does."""
+    config = with_data_overrides(config, args.data)
+    return with_data_options(config, args.option) if args.option else config
 
 
 def evaluation_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,7 +142,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from ..report import build_report, write_report
     from ..runs import execute_run
 
-    config = config_from_dict(evaluation_config(args), source="microexpr features evaluate")
+    config = _with_cli_data(config_from_dict(evaluation_config(args), source="microexpr features evaluate"), args)
     run_dir = args.out if args.out is not None else Path("runs") / config.name
     result = execute_run(config, run_dir, progress=not args.quiet)
     write_report(result.run_dir)
@@ -165,11 +163,11 @@ def extract(args: argparse.Namespace) -> int:
     if svm_keys & set(params):
         raise ConfigError(f"--param {sorted(svm_keys & set(params))}: classifier options belong to 'features evaluate'")
     method = create_method(method_name, params)
-    config = config_from_dict(
+    config = _with_cli_data(config_from_dict(
         {"name": f"extract_{args.descriptor}", "data": _data_section(args), "protocol": {"name": "cde"},
          "method": {"name": method_name, "params": params}},
         source="microexpr features extract",
-    )
+    ), args)
     data = load_run_data(config)
     out = args.out.expanduser().resolve()
     from ..cache_dirs import input_cache_dir
