@@ -136,7 +136,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
 FIGURES = ("curves", "bars", "confusion")
 
 
-def _figure_pngs(html: str) -> dict[str, "np.ndarray"]:
+def _figure_pngs(html: str) -> dict:
     import base64
 
     import cv2

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
-import os
 from importlib import resources
 from pathlib import Path
 

@@ -116,9 +116,9 @@ def check_dataset(name: str, root: str | Path, /, **options: Any) -> CheckReport
 
 def load_landmarks(path: str | Path) -> np.ndarray:
     """Landmarks named by a ClipTable's ``landmarks`` cell (``.npy`` file or CK+ folder)."""
-    from .ckplus import read_landmarks
+    from ..face.landmarks import load_supplied_landmarks  # the one reader of supplied landmarks
 
-    return read_landmarks(path)
+    return load_supplied_landmarks(path)
 
 
 __all__ = [

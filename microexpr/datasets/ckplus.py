@@ -12,14 +12,13 @@ only an index into CK+'s README list. Unlabelled sequences (no emotion file) are
 and listed in ``skipped`` unless ``include_unlabelled=True`` (then ``emotion`` is
 ``"unlabelled"``, which every label scheme excludes). ``landmarks`` is the clip's
 ``landmarks68.npy`` when present, else the sequence's ``Landmarks`` folder (read it with
-:func:`read_landmarks`).
+:func:`microexpr.face.landmarks.load_supplied_landmarks`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, clip_files, require_root, subject_dirs
 from ..errors import DatasetFormatError, DatasetNotFoundError
@@ -85,21 +84,3 @@ def _emotion(folder: Path) -> str | None:
     if not code.is_integer() or int(code) not in CODES:
         raise DatasetFormatError(f"{NAME}: {files[0]} holds {text!r}, not a CK+ emotion code 0..7")
     return CODES[int(code)]
-
-
-def read_landmarks(path: str | Path) -> np.ndarray:
-    """Landmarks (n_frames, 68, 2) float32 from a ``landmarks68.npy`` or a CK+ ``Landmarks``
-    sequence folder (``*_landmarks.txt`` files in natural order)."""
-    from ..video.frames import natural_key
-
-    path = Path(path)
-    if path.is_file():
-        arr = np.load(path, allow_pickle=False).astype(np.float32)
-    else:
-        files = sorted(path.glob("*_landmarks.txt"), key=lambda p: natural_key(p.name))
-        if not files:
-            raise DatasetFormatError(f"no landmarks file (*.npy or *_landmarks.txt) at {path}")
-        arr = np.stack([np.loadtxt(f, dtype=np.float32).reshape(-1, 2) for f in files])
-    if arr.ndim != 3 or arr.shape[1:] != (68, 2):
-        raise DatasetFormatError(f"landmarks at {path} have shape {arr.shape}; expected (n_frames, 68, 2)")
-    return arr

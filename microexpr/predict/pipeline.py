@@ -34,7 +34,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from ..artefacts import ModelArtefact, load_artefact

@@ -4,7 +4,6 @@ user placed at the end of the video is named as such."""
 from __future__ import annotations
 
 import cv2
-import pytest
 
 from microexpr.cli import main
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import microexpr.datasets as datasets
 import microexpr.labels as labels
