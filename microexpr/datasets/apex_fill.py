@@ -59,7 +59,7 @@ def _spot(row: pd.Series, rule: str) -> int:
     from ..inputs.clip import ClipJob, detect_onset_landmarks, face_geometry
     from ..inputs.params import FACE_PARAMS, resolve_params
     from ..motion.apex import spot_apex
-    from ..video.frames import read_frame
+    from ..video.source import iter_frames
 
     onset, offset = int(row["onset"]), int(row["offset"])
     lm_path = row.get("landmarks") if hasattr(row, "get") else None
@@ -70,6 +70,6 @@ def _spot(row: pd.Series, rule: str) -> int:
     if note:
         log.warning("apex %s: %s", rule, note)
     geom = face_geometry(landmarks, params)
-    crops = [geom.crop_frame(read_frame(p, grey=True), None) for p in job.frames[onset : offset + 1]]
+    crops = [geom.crop_frame(f, None) for _, f in iter_frames(job.frames, list(range(onset, offset + 1)), grey=True)]
     crop_landmarks = landmarks_in_crop(geom.landmarks, geom.box, None)
     return onset + int(spot_apex(crops, method=rule, landmarks=crop_landmarks if rule == "dc_rois" else None))

@@ -41,14 +41,11 @@ def read_frame(path: str | Path, *, grey: bool = False) -> np.ndarray:
     """Read one frame as uint8 RGB (H, W, 3) or greyscale (H, W); raise naming the file.
 
     OpenCV returns BGR; we convert to RGB so every array in microexpr is RGB. (The published
-    STSTNet flow PNGs are the one place BGR matters: see ``microexpr.sources.flow_png``.)
-    ``path`` may also be a video frame reference ``"<video>#<index>"`` (decoded up to that
-    frame; to read many frames of one video use :func:`microexpr.video.source.read_frames`).
+    STSTNet flow PNGs are the one place BGR matters: see ``microexpr.inputs.flow_transform``.)
+    Image files only (this module imports nothing of :mod:`microexpr.video.source`): a frame
+    reference that may also be a video frame ``"<video>#<index>"`` is read with
+    :func:`microexpr.video.source.read_frame`, which is what ``microexpr.video.read_frame`` is.
     """
-    from .source import read_frames, split_ref  # late import: source.py imports this module
-
-    if split_ref(str(path))[1] is not None:  # "<video>#<index>" reference (see video.source)
-        return read_frames([str(path)], [0], grey=grey)[0]
     flag = cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR
     img = cv2.imread(str(path), flag)
     if img is None:

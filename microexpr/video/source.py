@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from ..errors import DatasetFormatError
-from .frames import list_frames, read_frame
+from .frames import list_frames
+from .frames import read_frame as read_image
 
 VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
@@ -54,6 +55,14 @@ def video_info(path: str | Path) -> tuple[int, float]:
     return n, fps
 
 
+def read_frame(ref: str | Path, *, grey: bool = False) -> np.ndarray:
+    """One frame as uint8 RGB (or grey): an image file, or a video frame ``"<video>#<index>"``
+    (decoded up to that frame; to read many frames of one video use :func:`read_frames`)."""
+    if split_ref(str(ref))[1] is not None:
+        return read_frames([str(ref)], [0], grey=grey)[0]
+    return read_image(ref, grey=grey)
+
+
 def split_ref(ref: str) -> tuple[str, int | None]:
     """``"v.mp4#12"`` -> (``"v.mp4"``, 12); a plain image path -> (path, None)."""
     s = str(ref)
@@ -78,7 +87,7 @@ def iter_frames(refs: Sequence[str], indices: Sequence[int], *, grey: bool = Fal
                 raise DatasetFormatError(f"frame index {i} outside a clip of {len(refs)} frames")
             path, fidx = split_ref(refs[i])
             if fidx is None:
-                yield i, read_frame(path, grey=grey)
+                yield i, read_image(path, grey=grey)
                 continue
             cap, pos = decoders.get(path, (None, 0))
             if cap is None or fidx < pos:
@@ -148,4 +157,4 @@ class FrameSource:
             yield from iter_video_frames(self.path)
         else:
             for ref in self.refs:
-                yield read_frame(ref)
+                yield read_image(ref)
