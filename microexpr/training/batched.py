@@ -87,9 +87,8 @@ from .history import record as record_history
 from .loop import Augment, TrainConfig, TrainHistory, lr_at
 from .sampling import Sampler, validation_split
 from .seeding import FoldSeeds
-from .stream_kernels import Geometry, StreamKernels, load_stream_kernels
+from .stream_kernels import BN_EPS, Geometry, StreamKernels, load_stream_kernels
 
-BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
 BACKENDS = ("auto", "fused", "eager")
 logger = logging.getLogger(__name__)
@@ -454,65 +453,69 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
     best_loss = np.full(Fn, math.inf)
     best = None
     pooled = net_pooled_size(net, x_all)
-    for epoch in range(cfg.epochs):
-        lr = lr_at(cfg, epoch)
-        orders = [indices[f][sampler(y_all[indices[f]], g_data[f])] for f in range(Fn)]
-        batches = [list(torch.split(o, cfg.batch_size)) for o in orders]
-        totals = np.zeros(Fn)
-        hits = np.zeros(Fn)
-        for k in range(max(len(b) for b in batches)):
-            step_batches = [b[k] if k < len(b) else None for b in batches]
-            if fused is None:
-                xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
-                masks = net.dropout_masks(sizes, g_drop, pooled) if net.p > 0 else None
-                logits = net.forward(xb, sizes, training=True, masks=masks)
-                losses = _fold_losses(logits, yb, sizes)
-                grads = torch.autograd.grad(losses.sum(), net.params)
-                losses = losses.detach()
-                hits += _fold_hits(logits.detach(), yb, sizes)
-            else:
-                rows, yb, sizes = _rows_batch(y_all, step_batches)
-                step_img = ximg
-                if augment is not None:  # augmented copies, one row per (fold, slot)
-                    xb, _, _ = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
-                    step_img = fused.pad_images(xb.flatten(0, 1))
-                    rows = torch.arange(rows.numel()).view(rows.shape)
-                if net.p > 0 and rand_reproduces_bernoulli():  # drawn by each fold's worker, in the kernel call
-                    losses, grads = fused(step_img, rows, sizes, yb, drop_generators=g_drop)
+    try:
+        for epoch in range(cfg.epochs):
+            lr = lr_at(cfg, epoch)
+            orders = [indices[f][sampler(y_all[indices[f]], g_data[f])] for f in range(Fn)]
+            batches = [list(torch.split(o, cfg.batch_size)) for o in orders]
+            totals = np.zeros(Fn)
+            hits = np.zeros(Fn)
+            for k in range(max(len(b) for b in batches)):
+                step_batches = [b[k] if k < len(b) else None for b in batches]
+                if fused is None:
+                    xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
+                    masks = net.dropout_masks(sizes, g_drop, pooled) if net.p > 0 else None
+                    logits = net.forward(xb, sizes, training=True, masks=masks)
+                    losses = _fold_losses(logits, yb, sizes)
+                    grads = torch.autograd.grad(losses.sum(), net.params)
+                    losses = losses.detach()
+                    hits += _fold_hits(logits.detach(), yb, sizes)
                 else:
-                    masks = net.dropout_masks(sizes, g_drop, pooled, fused.fold_map) if net.p > 0 else None
-                    losses, grads = fused(step_img, rows, sizes, yb, masks)
-                hits += fused.last_correct.numpy()
-            opt.step(grads, np.array(sizes) > 0, lr)
-            totals += losses.numpy() * np.array(sizes)
-        for f in range(Fn):
-            hists[f].train_loss.append(float(totals[f] / len(orders[f])))
-            hists[f].train_acc.append(float(hits[f] / len(orders[f])))
-        if val_idx is not None:
-            with torch.no_grad():
-                xb, yb, sizes = _pad_batch(x_all, y_all, list(val_idx), None, g_aug)
-                val_logits = net.forward(xb, sizes, training=False)
-                vl = _fold_losses(val_logits, yb, sizes).numpy()
-                va = _fold_hits(val_logits, yb, sizes) / np.maximum(1, np.array(sizes))
+                    rows, yb, sizes = _rows_batch(y_all, step_batches)
+                    step_img = ximg
+                    if augment is not None:  # augmented copies, one row per (fold, slot)
+                        xb, _, _ = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
+                        step_img = fused.pad_images(xb.flatten(0, 1))
+                        rows = torch.arange(rows.numel()).view(rows.shape)
+                    if net.p > 0 and rand_reproduces_bernoulli():  # drawn by each fold's worker, in the kernel call
+                        losses, grads = fused(step_img, rows, sizes, yb, drop_generators=g_drop)
+                    else:
+                        masks = net.dropout_masks(sizes, g_drop, pooled, fused.fold_map) if net.p > 0 else None
+                        losses, grads = fused(step_img, rows, sizes, yb, masks)
+                    hits += fused.last_correct.numpy()
+                opt.step(grads, np.array(sizes) > 0, lr)
+                totals += losses.numpy() * np.array(sizes)
             for f in range(Fn):
-                hists[f].val_acc.append(float(va[f]))
-            improved = vl < best_loss
-            if best is None:
-                best = [t.detach().clone() for t in net.params + net.buffers()]
-            for f in np.flatnonzero(improved):
-                for b_t, t in zip(best, net.params + net.buffers()):
-                    b_t[f] = t[f].detach()
-                hists[f].kept_epoch = epoch
-            best_loss = np.where(improved, vl, best_loss)
-            for f in range(Fn):
-                hists[f].val_loss.append(float(vl[f]))
-        audited = [(j, gf) for j, gf in enumerate(fold_ids) if gf in set(audit_pending())]
-        if audited:  # leakage audit only: the folds' current weights scored on their test folds, never used
-            with torch.no_grad():
-                net.write_back(models)
-            for j, gf in audited:
-                audit_after_epoch(epoch, cfg.epochs, models[j], fold=gf)
-        bar.update(1)
+                hists[f].train_loss.append(float(totals[f] / len(orders[f])))
+                hists[f].train_acc.append(float(hits[f] / len(orders[f])))
+            if val_idx is not None:
+                with torch.no_grad():
+                    xb, yb, sizes = _pad_batch(x_all, y_all, list(val_idx), None, g_aug)
+                    val_logits = net.forward(xb, sizes, training=False)
+                    vl = _fold_losses(val_logits, yb, sizes).numpy()
+                    va = _fold_hits(val_logits, yb, sizes) / np.maximum(1, np.array(sizes))
+                for f in range(Fn):
+                    hists[f].val_acc.append(float(va[f]))
+                improved = vl < best_loss
+                if best is None:
+                    best = [t.detach().clone() for t in net.params + net.buffers()]
+                for f in np.flatnonzero(improved):
+                    for b_t, t in zip(best, net.params + net.buffers()):
+                        b_t[f] = t[f].detach()
+                    hists[f].kept_epoch = epoch
+                best_loss = np.where(improved, vl, best_loss)
+                for f in range(Fn):
+                    hists[f].val_loss.append(float(vl[f]))
+            audited = [(j, gf) for j, gf in enumerate(fold_ids) if gf in set(audit_pending())]
+            if audited:  # leakage audit only: the folds' current weights scored on their test folds, never used
+                with torch.no_grad():
+                    net.write_back(models)
+                for j, gf in audited:
+                    audit_after_epoch(epoch, cfg.epochs, models[j], fold=gf)
+            bar.update(1)
+    finally:
+        if fused is not None:
+            fused.close()  # its worker threads end even when training fails
     if best is not None:
         with torch.no_grad():
             for b_t, t in zip(best, net.params + net.buffers()):
@@ -520,8 +523,6 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
     else:
         for h in hists:
             h.kept_epoch = cfg.epochs - 1
-    if fused is not None:
-        fused.close()
     net.write_back(models)
     return hists
 

@@ -44,8 +44,6 @@ import torch.nn.functional as F
 from ..errors import ModelError
 from .stream_kernels import Geometry, StreamKernels, load_stream_kernels
 
-BN_EPS = 1e-5  # BatchNorm's eps, compiled into stream_step as 1e-5f
-
 
 def geometry_of(net) -> Geometry:  # net: batched.StackedStreamNet (not imported: no cycle)
     return Geometry(in_chans=net.in_chans, channels=net.channels, input_size=net.input_size,

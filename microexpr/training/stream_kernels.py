@@ -504,7 +504,7 @@ void stream_step(int64_t f0, int64_t f1, int64_t B, const int64_t *sizes, const 
             const double m64 = d1[k] / M, v64 = d2[k] / M - m64 * m64;
             mu[k] = (float)m64;
             va[k] = (float)(v64 > 0.0 ? v64 : 0.0);
-            is[k] = 1.0f / sqrtf(va[k] + 1e-5f);
+            is[k] = 1.0f / sqrtf(va[k] + (float)BN_EPS);
         }
         int64_t uoff[KR], ustr[KR];
         int64_t start = 0;
@@ -533,6 +533,10 @@ void stream_step(int64_t f0, int64_t f1, int64_t B, const int64_t *sizes, const 
 """
 
 
+BN_EPS = 1e-5
+"""BatchNorm's epsilon (PyTorch's default), compiled into the kernels and used by every batched path."""
+
+
 @dataclass(frozen=True)
 class Geometry:
     """Compile-time sizes of one ``ParallelStreamNet`` architecture."""
@@ -556,7 +560,7 @@ class Geometry:
         return (self.conv_size - 1) // 3 + 1
 
     def defines(self) -> list[str]:
-        return [f"-DC_IN={self.in_chans}", f"-DKR={self.channels}", f"-DKP={self.padded_channels}",
+        return [f"-DBN_EPS={BN_EPS!r}", f"-DC_IN={self.in_chans}", f"-DKR={self.channels}", f"-DKP={self.padded_channels}",
                 f"-DH={self.input_size}", f"-DPD={self.padding}", f"-DNC={self.num_classes}"]
 
 

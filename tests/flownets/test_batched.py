@@ -338,3 +338,35 @@ def test_training_accuracy_is_the_same_from_the_fused_kernels_and_pytorch():
         assert all(0.0 <= a <= 1.0 for a in hf.train_acc)
         np.testing.assert_allclose(hf.train_acc, he.train_acc, atol=1e-12)
     assert len({round(a, 6) for h in h_fused for a in h.train_acc}) > 1  # not a constant: it tracks the model
+
+
+@pytest.mark.parametrize("widths,padding,num_classes,in_chans", [
+    ((2, 3), 1, 2, 3),        # 5 channels: padded to 8 inside the kernels
+    ((4, 4, 5), 2, 4, 3),     # 13 channels: a second padded block of 8
+    ((6,), 1, 5, 2),          # one stream, 2 input channels (OFF-ApexNet-like), 5 classes
+])
+def test_fused_step_matches_autograd_on_shapes_no_shipped_model_uses(widths, padding, num_classes, in_chans):
+    from microexpr.models.layers import ParallelStreamNet
+
+    torch.manual_seed(2)
+    models = [ParallelStreamNet(widths, padding=padding, num_classes=num_classes, in_chans=in_chans) for _ in range(2)]
+    x_all = torch.rand(20, in_chans, 28, 28) * 255
+    y_all = torch.randint(0, num_classes, (20,))
+    net = StackedStreamNet(models)
+    step = FusedStreamStep(net)
+    rows = torch.stack([torch.randperm(20)[:9] for _ in range(2)])
+    sizes = [9, 5]
+    K, P = net.channels, models[0].pooled_size
+    masks = (torch.rand(2, 9, K, P, P) > 0.5).float() * 2
+    losses, grads = step(step.pad_images(x_all), rows, sizes, y_all[rows], masks)
+    for f in range(2):
+        n = sizes[f]
+        ref_loss, ref = _module_grads(models[f], x_all[rows[f, :n]], y_all[rows[f, :n]], masks[f, :n])
+        assert abs(float(losses[f]) - ref_loss) < 1e-5
+        for g, r in zip(grads, ref):
+            np.testing.assert_allclose(g[f].numpy(), r.numpy(), rtol=0, atol=2e-5 * float(r.abs().max()) + 1e-8)
+        m, xb = models[f], x_all[rows[f, :n]]
+        with torch.no_grad():  # the same training-mode forward (batch statistics, these dropout masks)
+            outs = [m.maxpool(bn(m.relu(conv(xb)))) for conv, bn in m.streams()]
+            logits = m.fc(torch.flatten(m.avgpool(torch.cat(outs, 1) * masks[f, :n]), 1))
+        assert float(step.last_correct[f]) == int((logits.argmax(1) == y_all[rows[f, :n]]).sum())  # the history's hits
