@@ -64,7 +64,7 @@ from ..training.loop import TrainConfig, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
 from ..training.transfer import load_imagenet_checkpoint
-from .base import RunContext, stage_key
+from .base import RunContext, stage_key, training_labels
 from .registry import register_method
 
 MACRO_CLASSES: tuple[str, ...] = ("happiness", "surprise", "anger", "disgust", "sadness")
@@ -290,8 +290,7 @@ class ApexResNetMethod:
     # ----------------------------------------------------------- fit/predict
     def fit(self, train: pd.DataFrame, ctx: RunContext) -> "ApexResNetMethod":
         """Build the fold's model from the (once-per-run) pretrained weights and fine-tune it."""
-        if "label" not in train.columns:
-            raise ConfigError("training table has no 'label' column: apply a label scheme first")
+        training_labels(train, ctx, type(self).__name__)  # present and within the run's classes
         seeds = FoldSeeds.for_fold(ctx.seed, train["key"])
         with seeded_init(seeds.init):
             model = self._new_model(ctx.n_classes, attention=self.attention)

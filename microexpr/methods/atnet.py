@@ -64,7 +64,7 @@ from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
 from .apexnets import ApexResNetMethod
-from .base import RunContext, stage_key
+from .base import RunContext, stage_key, training_labels
 from .registry import register_method
 
 __all__ = ["ATNetAugment", "ATNetMethod", "adm_statistics", "random_rotation", "random_shift", "shift_by"]
@@ -342,8 +342,7 @@ class ATNetMethod:
     # ----------------------------------------------------------- fit/predict
     def fit(self, train: pd.DataFrame, ctx: RunContext) -> "ATNetMethod":
         """Build the fold's ATNet (pretrained streams where asked) and train it end to end."""
-        if "label" not in train.columns:
-            raise ConfigError("training table has no 'label' column: apply a label scheme first")
+        training_labels(train, ctx, type(self).__name__)  # present and within the run's classes
         seeds = FoldSeeds.for_fold(ctx.seed, train["key"])
         with seeded_init(seeds.init):
             model = self.new_model(ctx.n_classes)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from ..errors import ProtocolError
+from ..errors import ConfigError, ProtocolError
 from ..io_utils import atomic_write_json
 
 T = TypeVar("T")
@@ -120,6 +120,20 @@ class RunContext:
             tmp.unlink(missing_ok=True)
         atomic_write_json(key_path, {"digest": digest, "key": key})
         return obj
+
+
+def training_labels(train: pd.DataFrame, ctx: RunContext, method: str) -> np.ndarray:
+    """The ``label`` column of a training table as int64 class indices, checked: present,
+    non-empty, within the run's classes (the one check every method uses)."""
+    where = f"method {method!r}, fold {ctx.fold!r}" if ctx.fold else f"method {method!r}"
+    if "label" not in train.columns:
+        raise ConfigError(f"{where}: the training table has no 'label' column (apply a label scheme first)")
+    y = train["label"].to_numpy().astype(np.int64)
+    if len(y) == 0:
+        raise ConfigError(f"{where}: no training clips")
+    if y.min() < 0 or y.max() >= ctx.n_classes:
+        raise ConfigError(f"{where}: training labels {sorted(set(y.tolist()))} outside 0..{ctx.n_classes - 1}")
+    return y
 
 
 def stage_key(method: Any, ctx: RunContext, *, params: Any = None) -> dict[str, Any]:

@@ -54,7 +54,7 @@ from ..training.history import fold_index
 from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
-from .base import RunContext, stage_key
+from .base import RunContext, stage_key, training_labels
 from .registry import register_method
 
 
@@ -149,7 +149,7 @@ class FlowNetMethod:
 
     # ------------------------------------------------------------------ Method API
     def fit(self, train: pd.DataFrame, ctx: RunContext) -> "FlowNetMethod":
-        y = _labels(train, ctx)
+        y = training_labels(train, ctx, self.model_name)
         self.prepare(ctx)
         x = self.images(train, ctx)
         seeds = FoldSeeds.for_fold(ctx.seed, train["key"])
@@ -208,7 +208,7 @@ class BatchedFlowNetMethod(FlowNetMethod):
         pos = {k: i for i, k in enumerate(union["key"])}
         y_all = np.full(len(union), -1, dtype=np.int64)
         for train, _ in folds:
-            lab = _labels(train, ctx)
+            lab = training_labels(train, ctx, self.model_name)
             idx = np.array([pos[k] for k in train["key"]])
             if np.any((y_all[idx] >= 0) & (y_all[idx] != lab)):
                 raise ConfigError("fit_predict_folds: a clip has different labels in two folds")
@@ -393,12 +393,3 @@ def _check_same_folder(folder: str, paths: list[str]) -> None:
     if outside:
         raise ConfigError(f"flow_png_dir {folder} is not the folder the flow_png dataset reader read ({outside[0]} is "
                           "outside it); leave flow_png_dir null: the images are read from the table's PNG files")
-
-
-def _labels(table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
-    if "label" not in table.columns:
-        raise ConfigError("training table has no 'label' column; apply a label scheme first")
-    y = table["label"].to_numpy().astype(np.int64)
-    if len(y) == 0 or y.min() < 0 or y.max() >= ctx.n_classes:
-        raise ConfigError(f"training labels must be in 0..{ctx.n_classes - 1}; got {sorted(set(y.tolist()))}")
-    return y

@@ -36,22 +36,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, ModelError
-from .base import RunContext
+from .base import RunContext, training_labels
 from .registry import register_method
 
 _MEMO: dict[str, dict[str, np.ndarray]] = {}
 _MEMO_MAX_SETTINGS = 8
-
-
-def _labels(train: pd.DataFrame, ctx: RunContext, method: str) -> np.ndarray:
-    if "label" not in train.columns:
-        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: the training table has no 'label' column (apply a label scheme)")
-    y = train["label"].to_numpy().astype(np.int64)
-    if len(y) == 0:
-        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: no training clips")
-    if y.min() < 0 or y.max() >= ctx.n_classes:
-        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: labels outside 0..{ctx.n_classes - 1}")
-    return y
 
 
 def _clip_id(row: dict[str, Any]) -> str:
@@ -129,7 +118,7 @@ class _FeatureSVMMethod:
 
     # ---- Method interface -----------------------------------------------------------
     def fit(self, train: pd.DataFrame, ctx: RunContext) -> "_FeatureSVMMethod":
-        y = _labels(train, ctx, self.method_name)
+        y = training_labels(train, ctx, self.method_name)
         svm = self._svm()
         X = self.features(train, ctx)
         self.svm_ = svm.fit(X, y)

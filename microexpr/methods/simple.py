@@ -15,20 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, ModelError
-from .base import RunContext
+from ..errors import ConfigError
+from .base import RunContext, training_labels
 from .registry import register_method
-
-
-def _labels(train: pd.DataFrame, ctx: RunContext, method: str) -> np.ndarray:
-    if "label" not in train.columns:
-        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: the training table has no 'label' column (apply a label scheme)")
-    y = train["label"].to_numpy().astype(np.int64)
-    if len(y) == 0:
-        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: no training clips")
-    if y.min() < 0 or y.max() >= ctx.n_classes:
-        raise ModelError(f"method {method!r}, fold {ctx.fold!r}: labels outside 0..{ctx.n_classes - 1}")
-    return y
 
 
 @register_method("majority")
@@ -39,7 +28,7 @@ class MajorityMethod:
         pass
 
     def fit(self, train: pd.DataFrame, ctx: RunContext) -> "MajorityMethod":
-        y = _labels(train, ctx, "majority")
+        y = training_labels(train, ctx, "majority")
         self.majority_ = int(np.argmax(np.bincount(y, minlength=ctx.n_classes)))
         return self
 
@@ -74,7 +63,7 @@ class LogisticMethod:
             raise ConfigError(f"method 'logistic': class_weight must be null or 'balanced', got {self.class_weight!r}")
         if not (isinstance(self.C, (int, float)) and self.C > 0):
             raise ConfigError(f"method 'logistic': C must be a positive number, got {self.C!r}")
-        y = _labels(train, ctx, "logistic")
+        y = training_labels(train, ctx, "logistic")
         X = load_feature_file(self.features, train["key"].tolist())
         self.classes_seen_ = np.unique(y)
         if len(self.classes_seen_) == 1:  # a one-class fold: nothing to discriminate
