@@ -1,14 +1,17 @@
 """The one registry type: models, methods, input representations and CLI commands.
 
-A :class:`Registry` maps names to objects registered by decorators in the modules it lists
-explicitly; the first lookup imports those modules, and a module that fails to import is an
-error (never silently skipped: a broken method must not just vanish from the list). Unknown
-names are errors listing the known ones; a name registered twice is an error.
+A :class:`Registry` maps names to objects registered by decorators in its modules: the ones
+it lists, and with ``package=`` every module of that package (so a new model or method is a
+new file, with no list to edit). The first lookup imports them all, and a module that fails
+to import is an error (never silently skipped: a broken method must not just vanish from
+the list). Unknown names are errors listing the known ones; a name registered twice is an
+error.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar
 
@@ -20,12 +23,23 @@ T = TypeVar("T")
 class Registry(Mapping[str, T], Generic[T]):
     """Named objects of one ``kind``, registered by the modules in ``modules`` (imported on first use)."""
 
-    def __init__(self, kind: str, *, modules: Sequence[str] = (), error: type[MicroexprError] = ConfigError) -> None:
+    def __init__(self, kind: str, *, modules: Sequence[str] = (), package: str | None = None,
+                 error: type[MicroexprError] = ConfigError) -> None:
         self.kind = kind
-        self.modules = tuple(modules)
+        self.package = package
+        self._modules = tuple(modules)
         self.error = error
         self._items: dict[str, T] = {}
-        self._loaded = not self.modules
+        self._loaded = not self._modules and package is None
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """The listed modules, then every public module of ``package``."""
+        found: tuple[str, ...] = ()
+        if self.package is not None:
+            pkg = importlib.import_module(self.package)
+            found = tuple(f"{self.package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+        return tuple(dict.fromkeys(self._modules + found))
 
     def add(self, name: str, obj: T) -> T:
         """Register ``obj`` under ``name``."""

@@ -32,6 +32,23 @@ def test_the_package_registries_use_it_and_list_only_real_modules():
     assert {"ststnet", "laenet", "resnet10", "atnet"} <= set(MODELS)
     assert {"ststnet", "laenet", "off_apexnet", "micro_attention", "atnet", "lbptop_svm", "majority"} <= set(METHODS)
     assert "tlcnn" not in " ".join(MODELS.modules + METHODS.modules)  # no module that does not exist
+    assert {"microexpr.models.ststnet", "microexpr.models.resnet10"} <= set(MODELS.modules)  # found, not listed
     assert {"flow_image", "apex_crop", "tim_clip", "adm"} <= set(INPUTS)
     with pytest.raises(ConfigError, match="unknown method 'nope'"):
         METHODS["nope"]
+
+
+def test_every_module_of_a_package_is_imported_and_a_broken_one_is_an_error(tmp_path, monkeypatch):
+    pkg = tmp_path / "toypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "good.py").write_text("from toyreg import REG\nREG.add('good', 1)\n")
+    (tmp_path / "toyreg.py").write_text("from microexpr.registry import Registry\nREG = Registry('widget', package='toypkg')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import toyreg
+
+    assert toyreg.REG.names() == ["good"]  # discovered: no list to edit
+    (pkg / "broken.py").write_text("import no_such_dependency_xyz\n")
+    fresh = Registry("widget", package="toypkg")
+    with pytest.raises(ImportError, match="toypkg.broken, which registers widgets, cannot be imported"):
+        fresh.names()

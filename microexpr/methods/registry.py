@@ -12,9 +12,8 @@ from typing import Any, Callable, TypeVar
 from ..errors import ConfigError
 from ..registry import Registry
 
-METHODS: Registry[type] = Registry("method", modules=tuple(
-    f"microexpr.methods.{m}" for m in ("simple", "flownets", "handcrafted", "apexnets", "atnet")))
-"""Every method class; add a module holding ``@register_method`` classes to ``modules``."""
+METHODS: Registry[type] = Registry("method", package="microexpr.methods")
+"""Every method class: the ``@register_method`` classes of every module of ``microexpr.methods``."""
 C = TypeVar("C", bound=type)
 
 

@@ -15,9 +15,8 @@ import torch.nn as nn
 from ..errors import ModelError
 from ..registry import Registry
 
-MODELS: Registry[Callable[..., nn.Module]] = Registry(
-    "model", modules=tuple(f"microexpr.models.{m}" for m in ("ststnet", "laenet", "resnet10", "atnet")), error=ModelError)
-"""Every model factory; add a module holding ``@register_model`` factories to ``modules``."""
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model", package="microexpr.models", error=ModelError)
+"""Every model factory: the ``@register_model`` functions of every module of ``microexpr.models``."""
 _REGISTRY = MODELS  # the name the registry-wide test harness reads factories' harness_kwargs from
 F = TypeVar("F", bound=Callable[..., nn.Module])
 
