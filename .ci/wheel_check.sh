@@ -6,7 +6,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python -m pip wheel --no-deps --no-build-isolation -q -w "$work/dist" "$repo"
+# build from a copy, so the checkout gets no build/ folder
+python -c "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], symlinks=True, ignore=shutil.ignore_patterns('.git', 'build', 'dist', '*.egg-info', '__pycache__', 'runs'))" "$repo" "$work/src"
+python -m pip wheel --no-deps --no-build-isolation -q -w "$work/dist" "$work/src"
 python -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q torch==2.13.0          # the CPU build this machine keeps (see README)
 "$work/venv/bin/python" -m pip install -q "$work/dist"/microexpr-*.whl

@@ -1,7 +1,0 @@
-"""``python -m microexpr`` runs the command-line interface."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())

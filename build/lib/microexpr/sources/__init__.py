@@ -1,1 +1,0 @@
-"""microexpr.sources"""
