@@ -80,3 +80,17 @@ def loso_folds(table: pd.DataFrame) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Leave-one-subject-out (train, test) tables, test labels kept (tests score them)."""
     return [(table[table.subject != s].reset_index(drop=True), table[table.subject == s].reset_index(drop=True))
             for s in sorted(table.subject.unique())]
+
+
+def write_labels_csv(table: pd.DataFrame, path: Path, labels: np.ndarray | None = None) -> Path:
+    """The ``subject,clip,label`` CSV the ``flow_png`` reader takes for a flat folder
+    (``labels``: class indices to write instead of the table's, e.g. shuffled ones)."""
+    import csv
+
+    labels = table["label"].to_numpy() if labels is None else labels
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["subject", "clip", "label"])
+        for s, c, y in zip(table["subject"], table["clip"], labels):
+            w.writerow([s.split("/")[1], c, CLASSES[y]])
+    return path

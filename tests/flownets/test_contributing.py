@@ -6,7 +6,6 @@ method does on real micro-expressions."""
 
 from __future__ import annotations
 
-import csv
 import re
 import sys
 import types
@@ -18,7 +17,7 @@ from microexpr.config import config_from_dict
 from microexpr.methods.registry import METHODS
 from microexpr.models.registry import MODELS
 from microexpr.runs import execute_run
-from synthetic import CLASSES, clip_table, flow_images, write_pngs
+from synthetic import clip_table, flow_images, write_labels_csv, write_pngs
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "CONTRIBUTING.md"
 
@@ -44,12 +43,7 @@ def test_the_worked_example_trains_and_predicts(tmp_path):
     assert "tinyflow" in MODELS and "tinyflow" in METHODS
     table = clip_table(n_subjects=3, clips_per_class=2)
     folder = write_pngs(table, flow_images(table), tmp_path / "png")
-    labels = tmp_path / "labels.csv"
-    with labels.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["subject", "clip", "label"])
-        for s, c, y in zip(table["subject"], table["clip"], table["label"]):
-            w.writerow([s.split("/")[1], c, CLASSES[y]])
+    labels = write_labels_csv(table, tmp_path / "labels.csv")
     (raw,) = [yaml.safe_load(b) for b in _blocks("yaml")]
     raw["data"] = {"datasets": {"flow_png": str(folder)}, "options": {"flow_png": {"labels": str(labels)}},
                    "scheme": "composite3", "synthetic": True}

@@ -12,18 +12,13 @@ import pytest
 from microexpr.config import config_from_dict
 from microexpr.runs import execute_run
 from microexpr.training.history import COLUMNS
-from synthetic import CLASSES, clip_table, flow_images, write_pngs
+from synthetic import clip_table, flow_images, write_labels_csv, write_pngs
 
 
 def _png_run(tmp_path: Path, batched: bool, val_fraction: float = 0.0):
     table = clip_table(n_subjects=2, clips_per_class=2)
     folder = write_pngs(table, flow_images(table), tmp_path / "png")
-    labels = tmp_path / "labels.csv"
-    with labels.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["subject", "clip", "label"])
-        for s, c, y in zip(table["subject"], table["clip"], table["label"]):
-            w.writerow([s.split("/")[1], c, CLASSES[y]])
+    labels = write_labels_csv(table, tmp_path / "labels.csv")
     raw = {"name": "h", "data": {"datasets": {"flow_png": str(folder)}, "options": {"flow_png": {"labels": str(labels)}},
                                  "scheme": "composite3", "synthetic": True},
            "protocol": {"name": "cde"}, "seeds": [0], "batched_folds": batched, "n_jobs": 1,

@@ -6,7 +6,6 @@ method does on real micro-expressions."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -17,19 +16,14 @@ from microexpr.cli import main
 from microexpr.config import config_from_dict
 from microexpr.report import build_report
 from microexpr.runs import execute_run
-from synthetic import CLASSES, clip_table, flow_images, write_pngs
+from synthetic import clip_table, flow_images, write_labels_csv, write_pngs
 
 
 def _shuffled_png_run(tmp_path: Path, batched: bool, epochs: int = 30):
     table = clip_table(n_subjects=3, clips_per_class=2)
     folder = write_pngs(table, flow_images(table), tmp_path / "png")
     labels = np.random.default_rng(5).permutation(table["label"].to_numpy())  # nothing left to learn
-    path = tmp_path / "labels.csv"
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["subject", "clip", "label"])
-        for s, c, y in zip(table["subject"], table["clip"], labels):
-            w.writerow([s.split("/")[1], c, CLASSES[y]])
+    path = write_labels_csv(table, tmp_path / "labels.csv", labels)
     raw = {"name": "audit", "data": {"datasets": {"flow_png": str(folder)}, "options": {"flow_png": {"labels": str(path)}},
                                      "scheme": "composite3", "synthetic": True},
            "protocol": {"name": "cde"}, "seeds": [0], "batched_folds": batched, "n_jobs": 1, "audit": {"test_every": 1},

@@ -9,7 +9,6 @@ small weights, so the outputs are far from saturated: feeding the channels in RG
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import cv2
@@ -26,7 +25,7 @@ from microexpr.identity import key_identity
 from microexpr.labels import apply_scheme
 from microexpr.methods import RunContext, create_method
 from microexpr.protocols import make_folds
-from synthetic import CLASSES, clip_table, flow_images, write_pngs
+from synthetic import CLASSES, clip_table, flow_images, write_labels_csv, write_pngs
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ststnet_cde_png.yaml"
 F = torch.nn.functional
@@ -70,12 +69,7 @@ def published(tmp_path):
     imgs = flow_images(table)
     imgs[..., 2] = 255 - imgs[..., 0] // 2  # strain (B) clearly unlike u (R) and v (G)
     folder = write_pngs(table, imgs, tmp_path / "png")
-    labels = tmp_path / "labels.csv"
-    with labels.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["subject", "clip", "label"])
-        for s, c, y in zip(table["subject"], table["clip"], table["label"]):
-            w.writerow([s.split("/")[1], c, CLASSES[y]])
+    labels = write_labels_csv(table, tmp_path / "labels.csv")
     wdir = tmp_path / "weights"
     wdir.mkdir()
     states = {}
