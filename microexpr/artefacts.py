@@ -285,12 +285,9 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     :class:`microexpr.runs.RunData`) replaces reading the config's datasets, as in
     :func:`microexpr.runs.execute_run`. The method must implement :class:`ExportableMethod`.
     """
-    import random
-
     import yaml
 
     from .config import config_from_dict
-    from .methods.base import RunContext
     from .methods.registry import create_method
     from .runs import load_run_data
 
@@ -307,16 +304,14 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     if data is None:
         data = load_run_data(config)
     data.check()
-    from .cache_dirs import input_cache_dir
+    from dataclasses import replace
 
-    cache = input_cache_dir(config.cache_dir)  # the run engine's, so cached inputs of the run are reused
+    from .runs.engine import run_context, seed_everything
+
     seed = int(config.seeds[0])
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    ctx = RunContext(run_dir=root, cache_dir=cache, classes=tuple(data.classes), seed=seed,
-                     n_jobs=config.n_jobs or os.cpu_count() or 1, progress=progress,
-                     aux_tables=dict(data.aux_tables), fold="export: all clips")
+    seed_everything(seed)
+    # the run engine's own context (same inputs cache, classes, auxiliary data), for all clips
+    ctx = replace(run_context(config, root, data, progress=progress), seed=seed, fold="export: all clips")
     method.fit(data.table, ctx)
     table = data.table
     training = {

@@ -26,14 +26,14 @@ def test_run_and_demo_share_the_inputs_cache(tmp_path, monkeypatch):
 
     import microexpr.runs.engine as engine
 
-    real = engine._base_context
+    real = engine.run_context
 
     def spy(*args, **kw):
         ctx = real(*args, **kw)
         seen["cache"] = ctx.cache_dir
         return ctx
 
-    monkeypatch.setattr(engine, "_base_context", spy)
+    monkeypatch.setattr(engine, "run_context", spy)
     execute_run(run_config({"name": "majority"}, {"name": "cde"}), tmp_path / "run", progress=False,
                 data=run_data(labelled_table({"casme2": 2})))
     assert Path(seen["cache"]) == default_cache() / "inputs"  # where `microexpr demo` keeps its arrays

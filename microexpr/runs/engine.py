@@ -35,20 +35,20 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..cliptable import subset
 from ..cache_dirs import input_cache_dir
+from ..cliptable import subset
 from ..config import RunConfig, dump_config, resolve_config, result_relevant
 from ..errors import ConfigError, ModelError, ProtocolError
 from ..io_utils import atomic_write_json, atomic_write_text, check_writable
 from ..methods.base import RunContext
 from ..protocols import Fold, make_folds, verify_folds
-from .data import RunData, load_run_data
 from ..provenance import provenance, version_string
 from ..training.audit import AuditRecorder, auditing
 from ..training.history import collect_histories, write_history
 from .audit import audit_file, summarise_audit, write_audit
-from .lock import run_lock
+from .data import RunData, load_run_data
 from .layout import RunPaths, fold_frame, fold_slugs, read_fold_file, write_fold_file
+from .lock import run_lock
 from .summary import summarise
 
 LOGGER_NAME = "microexpr"
@@ -108,7 +108,7 @@ def execute_run(
             log.warning("%s", note)
         _write_folds_json(paths, config, folds, slugs, data.table, notes)
 
-        ctx = _base_context(config, paths, data, progress, log)
+        ctx = run_context(config, paths.root, data, progress=progress, log=log)
         computed: list[tuple[int, str]] = []
         skipped: list[tuple[int, str]] = []
         frames: list[pd.DataFrame] = []
@@ -151,19 +151,21 @@ def execute_run(
 # --------------------------------------------------------------------------- folds
 
 
-def _base_context(config: RunConfig, paths: RunPaths, data: RunData, progress: bool, log: logging.Logger) -> RunContext:
-    """The run's context; its inputs cache is :func:`microexpr.cache_dirs.input_cache_dir`."""
+def run_context(config: RunConfig, run_dir: Path, data: RunData, *, progress: bool,
+                log: logging.Logger | None = None) -> RunContext:
+    """The context a run's methods see (also what ``microexpr export`` re-fits in): classes,
+    auxiliary tables, process count, and the inputs cache of :func:`microexpr.cache_dirs.input_cache_dir`."""
     cache = input_cache_dir(config.cache_dir)
     check_writable(cache, "cache_dir")  # before any worker process needs it
     n_jobs = config.n_jobs or os.cpu_count() or 1
     return RunContext(
-        run_dir=paths.root,
+        run_dir=Path(run_dir),
         cache_dir=cache,
         classes=tuple(data.classes),
         n_jobs=n_jobs,
         progress=progress,
         aux_tables=dict(data.aux_tables),
-        log=log,
+        log=log or logging.getLogger(f"{LOGGER_NAME}.runs"),
     )
 
 
@@ -195,7 +197,7 @@ def _run_pending(
             part = split[start:start + group]
             test_subjects = frozenset(subject_of[k] for f, _, _ in part for k in f.test_keys)
             bctx = ctx.for_fold(f"{len(part)} batched folds", test_subjects)
-            _seed_everything(seed)
+            seed_everything(seed)
             log.info("seed %d: training fold(s) %d-%d of %d at once (fit_predict_folds)",
                      seed, start + 1, start + len(part), len(split))
             recorders = _audit_recorders(config, [te for _, _, te in part])
@@ -205,9 +207,10 @@ def _run_pending(
                 raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results "
                                  f"for {len(part)} folds")
             for i, ((fold, _, test), proba) in enumerate(zip(part, outputs)):
-                _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
+                # history and audit first: the fold file, written last, marks the fold done
                 write_history(paths.history_file(seed, slugs[fold.name]), [e for e in histories if e[1] in (i, None)])
                 _save_audit(config, paths, seed, slugs[fold.name], test, recorders, i, data.classes, log)
+                _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
                 done_batched.append((seed, fold.name))
         return done_batched
     done: list[tuple[int, str]] = []
@@ -216,15 +219,15 @@ def _run_pending(
         for i, (fold, train, test) in enumerate(split):
             method = probe if i == 0 else create_method(config.method.name, config.method.params)
             fctx = ctx.for_fold(fold.name, frozenset(subject_of[k] for k in fold.test_keys))
-            _seed_everything(_fold_seed(seed, fold.name))
+            seed_everything(_fold_seed(seed, fold.name))
             bar.set_postfix_str(fold.name)
             recorders = _audit_recorders(config, [test])
             with collect_histories() as histories, auditing(recorders):
                 method.fit(train, fctx)
             proba = method.predict_proba(_hide_labels(test), fctx)
-            _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
-            write_history(paths.history_file(seed, slugs[fold.name]), histories)
+            write_history(paths.history_file(seed, slugs[fold.name]), histories)  # before the fold file that marks it done
             _save_audit(config, paths, seed, slugs[fold.name], test, recorders, 0, data.classes, log)
+            _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
             done.append((seed, fold.name))
             bar.update(1)
     finally:
@@ -285,7 +288,9 @@ def _fold_seed(seed: int, fold: str) -> int:
     return zlib.crc32(f"{seed}:{fold}".encode()) & 0x7FFFFFFF
 
 
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
+    """Seed ``random``, NumPy and torch (when imported) from ``seed``: before each fold, and
+    before ``microexpr export`` re-fits a run's recipe."""
     random.seed(seed)
     np.random.seed(seed % (2**32))
     if "torch" in sys.modules:
