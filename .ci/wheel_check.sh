@@ -7,7 +7,15 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # build from a copy, so the checkout gets no build/ folder
-python -c "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], symlinks=True, ignore=shutil.ignore_patterns('.git', 'build', 'dist', '*.egg-info', '__pycache__', 'runs'))" "$repo" "$work/src"
+python - "$repo" "$work/src" <<'PY'
+import shutil, sys
+from pathlib import Path
+src = Path(sys.argv[1])
+top = {".git", "build", "dist", "runs", ".cache"}  # checkout-only folders, at the top level only
+def ignore(folder, names):
+    return [n for n in names if (Path(folder) == src and n in top) or n == "__pycache__" or n.endswith(".egg-info")]
+shutil.copytree(src, sys.argv[2], symlinks=True, ignore=ignore)
+PY
 python -m pip wheel --no-deps --no-build-isolation -q -w "$work/dist" "$work/src"
 python -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q torch==2.13.0          # the CPU build this machine keeps (see README)
