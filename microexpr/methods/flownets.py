@@ -48,6 +48,7 @@ from ..errors import ConfigError, ModelError
 from ..models.registry import create_model
 from ..identity import canonical_dataset, subject_file_identity, subject_identity
 from ..inputs.flow_transform import CONVENTIONS, FlowImageTransform
+from ..inputs.spec import InputSpec
 from ..sources.flow_png import FlowPngFolder, png_rows
 from ..training import audit
 from ..training.history import fold_index
@@ -111,6 +112,10 @@ class FlowNetMethod:
     def transform(self) -> FlowImageTransform:
         """How a flow image becomes this model's input tensor (the one owner of the convention)."""
         return FlowImageTransform(self.convention(), tuple(self.channels))
+
+    def input_spec(self) -> InputSpec:
+        """This method's model input (export, predict and the report read it from here)."""
+        return InputSpec("flow_image", {**self.flow_params, "eye_mask": self.eye_mask}, self.transform().as_dict())
 
     def images(self, table: pd.DataFrame, ctx: RunContext, *, eye_mask: bool | None = None,
                from_png: bool = True) -> torch.Tensor:
@@ -180,10 +185,10 @@ class FlowNetMethod:
             where = self.flow_png_dir or "the flow_png dataset reader"
             raise ModelError(f"{self.model_name}: a model trained on precomputed flow PNGs ({where}) cannot be "
                              "exported for video inference, because their preprocessing is unknown; train from the datasets")
+        spec = self.input_spec()
         return {"model_name": self.model_name, "model_kwargs": dict(self.model_kwargs_),
-                "state_dict": self.model_.state_dict(), "input_name": "flow_image",
-                "input_params": {**self.flow_params, "eye_mask": self.eye_mask},
-                "input_transform": self.transform().as_dict()}
+                "state_dict": self.model_.state_dict(), "input_name": spec.name,
+                "input_params": spec.params, "input_transform": spec.transform}
 
 
 class BatchedFlowNetMethod(FlowNetMethod):

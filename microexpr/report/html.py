@@ -12,7 +12,7 @@ fold sizes, and the resolved config.
 Thumbnails: the ``flow_image`` inputs (u, v, strain as R, G, B) of a deterministic sample
 of correctly and wrongly classified clips of the first seed, recomputed through
 ``microexpr.inputs.load_inputs`` with the run's cache folder (cached arrays are reused),
-with the method's ``flow_params``/``eye_mask`` when it has them. When the run's datasets
+with the parameters of the method's own input spec (``input_spec()``, as export uses). When the run's datasets
 cannot be read (moved, not given), the page says so in place of the thumbnails.
 """
 
@@ -88,12 +88,13 @@ def table_html(table: Table, *, confusion: bool = False) -> str:
     return "\n".join(out)
 
 
-def _thumbnail_params(config: dict[str, Any]) -> dict[str, Any]:
-    params = (config.get("method") or {}).get("params") or {}
-    out = dict(params.get("flow_params") or {})
-    if "eye_mask" in params:
-        out["eye_mask"] = bool(params["eye_mask"])
-    return out
+def _thumbnail_spec(config: dict[str, Any]) -> Any:
+    """The run method's own input spec (``input_spec()``), or None when it declares none."""
+    from ..methods.registry import create_method
+
+    method = (config.get("method") or {})
+    instance = create_method(str(method.get("name")), dict(method.get("params") or {}))
+    return instance.input_spec() if hasattr(instance, "input_spec") else None
 
 
 def _cache_dir(record: RunRecord) -> Path:
@@ -134,7 +135,10 @@ def thumbnails_html(record: RunRecord, n: int = 6) -> str:
         missing = [k for k in keys if k not in table.index]
         if missing:
             raise MicroexprError(f"clips {missing[:3]} of predictions.csv are no longer in the datasets")
-        arrays = load_inputs(table.loc[keys].reset_index(drop=True), "flow_image", _thumbnail_params(record.config),
+        spec = _thumbnail_spec(record.config)
+        if spec is None or spec.name != "flow_image":
+            raise MicroexprError(f"method {record.config.get('method', {}).get('name')!r} has no flow_image input to show")
+        arrays = load_inputs(table.loc[keys].reset_index(drop=True), spec.name, spec.params,
                              cache_dir=_cache_dir(record), n_jobs=1, progress=False) if keys else []
     except MicroexprError as exc:
         return (f'<p class="missing">Input thumbnails unavailable: the flow images of the run\'s clips could not be '
