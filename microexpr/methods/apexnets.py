@@ -83,6 +83,19 @@ def macro_emotion(emotion: str) -> str | None:
     return _MACRO_SYNONYMS.get(str(emotion).strip().lower())
 
 
+def load_backbone(model: PreActResNet10, state: dict[str, torch.Tensor]) -> None:
+    """Load pretrained ResNet-10 weights except the head; only attention units may be missing
+    (the macro stage trains the plain network). Used by Micro-Attention and ATNet's spatial stream."""
+    backbone = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    result = model.load_state_dict(backbone, strict=False)
+    missing = [k for k in result.missing_keys if ".attention." not in k and not k.startswith("fc.")]
+    if missing or result.unexpected_keys:
+        raise ModelError(
+            f"pretrained weights do not fit the model (missing {missing[:5]}, unexpected "
+            f"{result.unexpected_keys[:5]}): were they made with another base_width/colour?"
+        )
+
+
 class ApexResNetMethod:
     """Apex-frame (Micro-Attention) ResNet-10; every hyper-parameter is a keyword (see module doc).
 
@@ -304,7 +317,7 @@ class ApexResNetMethod:
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
             state = ctx.once(_STAGE_NAME, lambda: self.macro_pretrain(ctx), save_state, load_state,
                              key=stage_key(self, ctx))
-            self._load_backbone(model, state)
+            load_backbone(model, state)
         else:
             self.imagenet_init(model, ctx)
         x = self._fit_view(self.to_tensor(self.apex_images(train, ctx)))
@@ -316,18 +329,6 @@ class ApexResNetMethod:
                     what=f"fine-tuning {ctx.fold}".strip())
         self.model_ = model
         return self
-
-    @staticmethod
-    def _load_backbone(model: PreActResNet10, state: dict[str, torch.Tensor]) -> None:
-        """Load pretrained weights except the head; only attention units may be missing."""
-        backbone = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        result = model.load_state_dict(backbone, strict=False)
-        missing = [k for k in result.missing_keys if ".attention." not in k and not k.startswith("fc.")]
-        if missing or result.unexpected_keys:
-            raise ModelError(
-                f"pretrained weights do not fit the model (missing {missing[:5]}, unexpected "
-                f"{result.unexpected_keys[:5]}): were they made with another base_width/colour?"
-            )
 
     def predict_proba(self, test: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Class probabilities (n, n_classes); writes attention overlays when asked."""

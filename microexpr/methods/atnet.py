@@ -63,7 +63,7 @@ from ..training import audit
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
-from .apexnets import ApexResNetMethod
+from .apexnets import ApexResNetMethod, load_backbone
 from .base import RunContext, stage_key, training_labels
 from .registry import register_method
 
@@ -319,7 +319,7 @@ class ATNetMethod:
             ctx.check_disjoint(subjects, what="macro-expression pretraining")
             state = ctx.once(_STAGE_NAME, lambda: self._apex.macro_pretrain(ctx), save_state, load_state,
                              key=stage_key(self, ctx))
-            ApexResNetMethod._load_backbone(model.spatial, state)
+            load_backbone(model.spatial, state)
             ctx.log.info("atnet: spatial stream starts from the macro-pretrained ResNet-10")
         else:
             self._apex.imagenet_init(model.spatial, ctx)
