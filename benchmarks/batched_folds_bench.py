@@ -104,6 +104,7 @@ def main() -> None:
     ref, out, t_plain, t_batched, t_build = [], [], 0.0, 0.0, 0.0
     backend = args.backend
     with tempfile.TemporaryDirectory() as cache:
+        os.environ.pop("MICROEXPR_CACHE", None)  # the kernel cache then lives under XDG_CACHE_HOME
         os.environ["XDG_CACHE_HOME"] = cache  # a cold kernel cache: the compile is timed
         stream_kernels._LOADED.clear()
         if backend != "eager":
