@@ -45,6 +45,7 @@ import csv
 import io
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -58,13 +59,13 @@ from ..io_utils import atomic_write_bytes, atomic_write_text, file_slug
 from ..models.layers import ImageNetStandardise
 from ..models.resnet10 import PreActResNet10, micro_attention_resnet10, resnet10, upsample_attention
 from ..training.augment import ApexAugment, center_crop
-from ..training.checkpoints import load_state, save_state
 from ..training import audit
 from ..training.loop import TrainConfig, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
 from ..training.transfer import load_imagenet_checkpoint
-from .base import RunContext, stage_key, training_labels
+from .base import RunContext, training_labels
+from .stages import pretraining_stage
 from .registry import register_method
 
 MACRO_CLASSES: tuple[str, ...] = ("happiness", "surprise", "anger", "disgust", "sadness")
@@ -94,6 +95,17 @@ def load_backbone(model: PreActResNet10, state: dict[str, torch.Tensor]) -> None
             f"pretrained weights do not fit the model (missing {missing[:5]}, unexpected "
             f"{result.unexpected_keys[:5]}): were they made with another base_width/colour?"
         )
+
+
+def macro_stage(method: Any, recipe: "ApexResNetMethod", ctx: RunContext, name: str = _STAGE_NAME) -> dict[str, torch.Tensor]:
+    """The macro-pretrained ResNet-10 of the run (once per run: :func:`pretraining_stage`),
+    trained by ``recipe`` on the run's auxiliary corpora and keyed by ``method``'s parameters
+    (ResNet-10 / Micro-Attention: the same object; ATNet: its spatial stream's recipe)."""
+    return pretraining_stage(
+        ctx, method, name=name, tables=list(ctx.aux_tables.values()), build=lambda: recipe.macro_pretrain(ctx),
+        what="macro-expression pretraining",
+        missing=(f"{type(method).__name__}: pretrain_macro is true but the run has no auxiliary macro-expression "
+                 "dataset: add data.aux (e.g. ckplus: DIR) or set pretrain_macro: false"))
 
 
 class ApexResNetMethod:
@@ -308,16 +320,7 @@ class ApexResNetMethod:
         with seeded_init(seeds.init):
             model = self._new_model(ctx.n_classes, attention=self.attention)
         if self.pretrain_macro:
-            if not ctx.aux_tables:
-                raise ConfigError(
-                    "pretrain_macro is true but the run has no auxiliary macro-expression dataset: "
-                    "add data.aux (e.g. ckplus: DIR) or set pretrain_macro: false"
-                )
-            subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
-            ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self.macro_pretrain(ctx), save_state, load_state,
-                             key=stage_key(self, ctx))
-            load_backbone(model, state)
+            load_backbone(model, macro_stage(self, self, ctx))
         else:
             self.imagenet_init(model, ctx)
         x = self._fit_view(self.to_tensor(self.apex_images(train, ctx)))

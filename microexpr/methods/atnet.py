@@ -63,8 +63,8 @@ from ..training import audit
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
-from .apexnets import ApexResNetMethod, load_backbone
-from .base import RunContext, stage_key, training_labels
+from .apexnets import ApexResNetMethod, load_backbone, macro_stage
+from .base import RunContext, training_labels
 from .registry import register_method
 
 __all__ = ["ATNetAugment", "ATNetMethod", "adm_statistics", "random_rotation", "random_shift", "shift_by"]
@@ -310,16 +310,7 @@ class ATNetMethod:
         if model.spatial is None:
             return
         if self.pretrain_macro:
-            if not ctx.aux_tables:
-                raise ConfigError(
-                    "atnet: pretrain_macro is true but the run has no auxiliary macro-expression dataset: "
-                    "add data.aux (e.g. ckplus: DIR) or set pretrain_macro: false"
-                )
-            subjects = set().union(*(set(t["subject"]) for t in ctx.aux_tables.values()))
-            ctx.check_disjoint(subjects, what="macro-expression pretraining")
-            state = ctx.once(_STAGE_NAME, lambda: self._apex.macro_pretrain(ctx), save_state, load_state,
-                             key=stage_key(self, ctx))
-            load_backbone(model.spatial, state)
+            load_backbone(model.spatial, macro_stage(self, self._apex, ctx, _STAGE_NAME))
             ctx.log.info("atnet: spatial stream starts from the macro-pretrained ResNet-10")
         else:
             self._apex.imagenet_init(model.spatial, ctx)

@@ -55,7 +55,8 @@ from ..training.history import fold_index
 from ..training.batched import fused_unavailable_reason, train_folds_batched
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
-from .base import RunContext, stage_key, training_labels
+from .base import RunContext, training_labels
+from .stages import pretraining_stage
 from .registry import register_method
 
 
@@ -330,18 +331,16 @@ class LAENetMethod(BatchedFlowNetMethod):
         if not self.pretrain_ckplus:
             return
         ck = ctx.aux_tables.get("ckplus")
-        if ck is None:
-            raise ConfigError("laenet: pretrain_ckplus is true but the run has no CK+ data; add data.aux.ckplus "
-                              "(or --data ckplus=DIR), or set pretrain_ckplus: false")
-        ctx.check_disjoint(set(ck["subject"]), what="LAENet CK+ pretraining")
-        settings = {"epochs": self.pretrain_epochs, "lr": self.lr, "batch": self.batch_size, "opt": self.optimizer,
-                    "wd": self.weight_decay, "flow": self.flow_params, "drop": self.drop_rate,
-                    "conv": self.convention(), "classes": list(ctx.classes), "keys": sorted(ck["key"])}
+        settings = None if ck is None else {
+            "epochs": self.pretrain_epochs, "lr": self.lr, "batch": self.batch_size, "opt": self.optimizer,
+            "wd": self.weight_decay, "flow": self.flow_params, "drop": self.drop_rate, "conv": self.convention(),
+            "classes": list(ctx.classes), "keys": sorted(ck["key"])}
         tag = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
-        self._pretrained = ctx.once(f"laenet_ckplus_pretrain-{tag}", lambda: self._pretrain(ck, ctx),
-                                    save=lambda s, p: torch.save(s, p),
-                                    load=lambda p: torch.load(p, map_location="cpu", weights_only=True),
-                                    key={**stage_key(self, ctx), "settings": settings})
+        self._pretrained = pretraining_stage(
+            ctx, self, name=f"laenet_ckplus_pretrain-{tag}", tables=None if ck is None else [ck],
+            build=lambda: self._pretrain(ck, ctx), what="LAENet CK+ pretraining", extra_key=settings,
+            missing="laenet: pretrain_ckplus is true but the run has no CK+ data; add data.aux.ckplus "
+                    "(or --data ckplus=DIR), or set pretrain_ckplus: false")
 
     def _pretrain(self, ck: pd.DataFrame, ctx: RunContext) -> dict[str, torch.Tensor]:
         from ..labels import apply_scheme
