@@ -84,7 +84,9 @@ def read_dataset(name: str, root: str | Path, /, *, check_frames: bool = True, *
     if unknown:
         raise ConfigError(f"{name}: unknown reader option(s) {unknown}; accepted: {sorted(allowed)}")
     result = reader_module(name).read(root, **options)
-    return _refuse_bad_frames(name, result, options.get("on_problem", "raise")) if check_frames else result
+    if check_frames:
+        result = _refuse_bad_frames(name, result, options.get("on_problem", "raise"))
+    return dataclasses.replace(result, table=fill_apex(result.table, result.apex_rule))  # after the frames are checked
 
 
 def _refuse_bad_frames(name: str, result: DatasetRead, on_problem: str) -> DatasetRead:

@@ -25,7 +25,7 @@ import pandas as pd
 from ..cliptable import make_key, namespaced_subject, new_clip_table, parse_aus
 from ..errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from ..video.frames import FRAME_EXTENSIONS, list_frames
-from .apex_fill import fill_apex
+from .apex_fill import APEX_RULES
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,16 @@ class Repair:
 
 @dataclass
 class DatasetRead:
-    """What a reader returns: the ClipTable (apex filled), applied repairs, ignored items,
-    and (with ``on_problem="skip"``) the clips left out as ``(key, message)``."""
+    """What a reader returns: the ClipTable, applied repairs, ignored items, (with
+    ``on_problem="skip"``) the clips left out as ``(key, message)``, and the rule that fills
+    missing apexes. :func:`microexpr.datasets.read_dataset` checks the frames, then fills the
+    apexes with that rule (a step of its own: readers never touch motion code)."""
 
     table: pd.DataFrame
     repairs: list[Repair] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    apex_rule: str = "midpoint"
 
 
 RepairTable = Mapping[tuple[str, str], Iterable[RepairRule]]
@@ -266,8 +269,9 @@ class ClipCollector:
         table = new_clip_table(self.rows)
         if "landmarks" in table.columns:
             table["landmarks"] = table["landmarks"].astype(object).where(table["landmarks"].notna(), None)
-        table = fill_apex(table, apex_rule)
-        return DatasetRead(table=table, repairs=self.repairs, skipped=self.skipped, problems=self.problems)
+        check_option(self.dataset, "apex", apex_rule, APEX_RULES)
+        return DatasetRead(table=table, repairs=self.repairs, skipped=self.skipped, problems=self.problems,
+                           apex_rule=apex_rule)
 
 
 def problems_error(dataset: str, problems: list[tuple[str, str]]) -> DatasetFormatError:
