@@ -89,8 +89,3 @@ class Registry(Mapping[str, T], Generic[T]):
         """Registered names, sorted."""
         self.load()
         return sorted(self._items)
-
-
-def as_mapping(registry: Registry[T]) -> Mapping[str, T]:
-    """The registry itself (it is a read-only mapping); for type annotations."""
-    return registry

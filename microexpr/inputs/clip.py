@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,7 @@ class ClipJob:
             "apex": self.apex,
             "offset": self.offset,
             "landmarks": self.landmarks,
-            "files": [[f, *_stat(f)] for f in dict.fromkeys(files)],
+            "files": [[f, *file_stat(f)] for f in dict.fromkeys(files)],
         }
 
 
@@ -98,25 +99,36 @@ def clip_fingerprint(row: Mapping[str, Any]) -> str:
     lm = str(lm) if isinstance(lm, (str, os.PathLike)) and str(lm) else None
     material = {
         "onset": _plain(row.get("onset")), "apex": _plain(row.get("apex")), "offset": _plain(row.get("offset")),
-        "frames": [[f, *_stat(split_ref(f)[0])] for f in frames],
-        "landmarks": None if lm is None else [lm, *_stat(lm)],
+        "frames": [[f, *file_stat(split_ref(f)[0])] for f in frames],
+        "landmarks": None if lm is None else [lm, *file_stat(lm)],
     }
     return hashlib.sha1(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
 def table_fingerprint(table: pd.DataFrame) -> str:
-    """SHA-1 over the clip keys and :func:`clip_fingerprint` of every row (a stage's data key)."""
+    """SHA-1 over the clip keys and :func:`clip_fingerprint` of every row (a stage's data key).
+
+    Remembered per table object while it lives: every fold of a run asks for the auxiliary
+    tables' fingerprint, and stating every frame file each time would repeat the same I/O."""
+    memo = _FINGERPRINTS.get(id(table))
+    if memo is not None and memo[0]() is table:
+        return memo[1]
     h = hashlib.sha1()
     for row in sorted(table.to_dict("records"), key=lambda r: str(r.get("key"))):
         h.update(f"{row.get('key')}={clip_fingerprint(row)};".encode())
+    _FINGERPRINTS[id(table)] = (weakref.ref(table, lambda _, k=id(table): _FINGERPRINTS.pop(k, None)), h.hexdigest())
     return h.hexdigest()
+
+
+_FINGERPRINTS: dict[int, tuple[weakref.ref, str]] = {}
 
 
 def _plain(value: Any) -> Any:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else int(value)
 
 
-def _stat(path: str) -> tuple[int, int]:
+def file_stat(path: str) -> tuple[int, int]:
+    """(size, mtime_ns) of a file, (-1, -1) when it cannot be read (it fails later, clearly)."""
     try:
         st = os.stat(path)
     except OSError:

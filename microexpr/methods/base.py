@@ -143,19 +143,14 @@ def stage_key(method: Any, ctx: RunContext, *, params: Any = None) -> dict[str, 
     sizes and times of their frame files, :func:`microexpr.inputs.clip.table_fingerprint`)."""
     import inspect
 
-    from ..inputs.clip import table_fingerprint
+    from ..inputs.clip import file_stat, table_fingerprint
 
     if params is None:
         names = [p for p in inspect.signature(type(method).__init__).parameters if p != "self"]
         params = {n: getattr(method, n, None) for n in names}
-    files = {k: [v, *_file_stat(v)] for k, v in params.items() if isinstance(v, str) and os.path.isfile(v)}
+    files = {k: [v, *file_stat(v)] for k, v in params.items() if isinstance(v, str) and os.path.isfile(v)}
     return {"method": type(method).__name__, "params": params, "classes": list(ctx.classes),
             "files": files, "aux": {n: table_fingerprint(t) for n, t in sorted(ctx.aux_tables.items())}}
-
-
-def _file_stat(path: str) -> tuple[int, int]:
-    st = os.stat(path)
-    return st.st_size, st.st_mtime_ns
 
 
 @runtime_checkable
