@@ -18,6 +18,9 @@ composite class names but ``dataset`` = the corpus of the image), else of its ``
   objective-class file/column; VI and VII excluded.
 * ``tlcnn4`` — TLCNN: positive, negative, surprise, others (CASME, CASME II, SMIC; SAMM,
   CAS(ME)^2 added with the same reading).
+* ``macro5`` — macro-expression pretraining (Micro-Attention, ATNet's spatial stream):
+  happiness, surprise, anger, disgust, sadness from any macro corpus (one mapping for
+  every dataset, :data:`ANY_DATASET`); neutral, fear, contempt, other excluded.
 * ``native`` — the native emotion itself; classes are the sorted distinct values.
 """
 
@@ -47,6 +50,13 @@ class Scheme:
     source: str
     mapping: Mapping[str, Mapping[str, str | None]]
     description: str = ""
+
+    def mapping_for(self, vocabulary: str) -> Mapping[str, str | None] | None:
+        """The mapping of one dataset (vocabulary); :data:`ANY_DATASET` serves datasets not listed."""
+        return self.mapping.get(vocabulary, self.mapping.get(ANY_DATASET))
+
+
+ANY_DATASET = "*"  # a scheme mapping under this key applies to every dataset it does not name
 
 
 _NEG, _POS, _SUR, _OTH = "negative", "positive", "surprise", "others"
@@ -97,10 +107,31 @@ TLCNN4 = Scheme(
     },
 )
 
+# Macro-expression pretraining (Micro-Attention §4.1; the spatial stream of ATNet): the 5
+# emotions the paper keeps, read from any macro corpus (CK+, manifest corpora such as
+# Oulu-CASIA, JAFFE's codes, MUG), whatever its dataset name. Neutral, fear, contempt and
+# "other" are excluded (counted in the log); a word not listed is an error naming the clip.
+_HAP, _SURP, _ANG, _DIS, _SAD = "happiness", "surprise", "anger", "disgust", "sadness"
+MACRO5 = Scheme(
+    name="macro5",
+    classes=(_HAP, _SURP, _ANG, _DIS, _SAD),
+    source="emotion",
+    description="macro-expression pretraining: happiness, surprise, anger, disgust, sadness (any dataset)",
+    mapping={ANY_DATASET: {
+        "happiness": _HAP, "happy": _HAP, "joy": _HAP, "hap": _HAP, "ha": _HAP,
+        "surprise": _SURP, "surprised": _SURP, "sur": _SURP, "su": _SURP,
+        "anger": _ANG, "angry": _ANG, "ang": _ANG, "an": _ANG,
+        "disgust": _DIS, "disgusted": _DIS, "dis": _DIS, "di": _DIS,
+        "sadness": _SAD, "sad": _SAD, "sa": _SAD,
+        "neutral": None, "neu": None, "ne": None, "fear": None, "fearful": None, "afraid": None, "fea": None,
+        "fe": None, "contempt": None, "unlabelled": None, "other": None, "others": None,
+    }},
+)
+
 NATIVE = Scheme(name="native", classes=(), source="emotion", mapping={},
                 description="native emotion labels as written (classes: sorted distinct values)")
 
-SCHEMES: dict[str, Scheme] = {s.name: s for s in (COMPOSITE3, OBJECTIVE5, TLCNN4, NATIVE)}
+SCHEMES: dict[str, Scheme] = {s.name: s for s in (COMPOSITE3, OBJECTIVE5, TLCNN4, MACRO5, NATIVE)}
 
 # Where each dataset's objective classes come from (named in the error when they are absent).
 OBJECTIVE_SOURCES = {
@@ -185,7 +216,7 @@ def apply_scheme(
             value = _norm(raw)
             if sch.source == "objective_class" and value:
                 value = str(int(float(value)))
-            mapping = sch.mapping[vkey]
+            mapping = sch.mapping_for(vkey) or {}
             if value not in mapping:
                 if sch.source == "objective_class" and not value:
                     excluded[(row.dataset, "no objective class")] += 1
@@ -229,7 +260,7 @@ def mapping_keys(table: pd.DataFrame) -> list[str]:
 
 
 def _check_coverage(table: pd.DataFrame, sch: Scheme, vocab: list[str]) -> None:
-    uncovered = sorted(set(vocab) - set(sch.mapping))
+    uncovered = sorted(v for v in set(vocab) if sch.mapping_for(v) is None)
     if uncovered:
         extra = (" (flow_png tables hold composite classes only: use scheme composite3 or native)"
                  if "flow_png" in uncovered else "")

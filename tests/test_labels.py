@@ -71,3 +71,20 @@ def test_ground_truth_spellings_and_label_mismatch(tmp_path):
     gt.write_text("dataset,subject,clip,label\nsmic,s01,s01_ne_01,5\n")
     with pytest.raises(DatasetFormatError, match="label 5"):
         apply_scheme(SMIC, "composite3", ground_truth_csv=gt)
+
+
+def test_macro5_reads_any_macro_corpus_and_names_an_unknown_emotion():
+    """Micro-Attention §4.1 keeps happiness, surprise, anger, disgust, sadness from macro corpora
+    whatever their name (CK+'s words, JAFFE's codes, a user's manifest); neutral/fear/contempt
+    are excluded and counted; a word the scheme does not list is an error naming the clip."""
+    table = _table([("ckplus", "S005", "001", "happy"), ("ckplus", "S005", "002", "contempt"),
+                    ("oulu", "P001", "Anger", "Anger"), ("jaffe", "KA", "KA.SA1", "SA"),
+                    ("jaffe", "KA", "KA.FE1", "FE"), ("mug", "003", "d1", "disgust"), ("mug", "003", "s1", "surprise")])
+    out, classes, report = apply_scheme(table, "macro5")
+    assert classes == ("happiness", "surprise", "anger", "disgust", "sadness")
+    assert dict(zip(out["key"], out["label_name"])) == {
+        "ckplus/S005/001": "happiness", "oulu/P001/Anger": "anger", "jaffe/KA/KA.SA1": "sadness",
+        "mug/003/d1": "disgust", "mug/003/s1": "surprise"}
+    assert report.excluded == {("ckplus", "contempt"): 1, ("jaffe", "FE"): 1}
+    with pytest.raises(DatasetFormatError, match=r"oulu/P001/x \('smirk'\)"):
+        apply_scheme(_table([("oulu", "P001", "x", "smirk")]), "macro5")

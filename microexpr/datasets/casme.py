@@ -9,10 +9,12 @@ ApexF1, ApexF2, OffsetF, Emotion, AU`` and frames ``ROOT/CASME_raw_selected/subN
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Sequence
 
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, require_root, subject_dirs, to_int
 from .sheet_clips import ClipDetails, SheetLayout, SheetRecord, collect_sheet_clips
 from .sheets import header_records, read_rows
+from .layouts import ClipSpec, apex_cell, digits, save_sheet, write_frames
 from ..errors import DatasetFormatError, DatasetNotFoundError
 
 NAME = "casme"
@@ -64,3 +66,28 @@ def _find_sheet(root: Path) -> tuple[Path, list[dict]]:
         f"{NAME}: expected a coding sheet (.xlsx with columns {', '.join(HEADER)}) in {root}; "
         f"found {[p.name for p in sheets] or 'no .xlsx file'}"
     )
+
+
+# ------------------------------------------------------------------ fake-layout writer
+CASME_SHEET = "CASME-coding.xlsx"
+CASME_HEADER = ("Subject", "Filename", "OnsetF", "ApexF1", "ApexF2", "OffsetF", "Emotion", "AU")
+
+def write_fake_layout(root: Path, clips: Sequence[ClipSpec], variant: str | None) -> Path:
+    """Write ``clips`` in the native casme layout under ``root`` (tests, ``microexpr synth``):
+    ``CASME_raw_selected/subNN/<clip>/imgN.jpg``; ``CASME-coding.xlsx`` with
+    ``Subject, Filename, OnsetF, ApexF1, ApexF2, OffsetF, Emotion, AU``.
+
+    The spellings below are the official files' own, written out here rather than taken from
+    the reader, so that a convention the reader gets wrong is not repeated by the writer."""
+    if variant is not None:
+        raise DatasetFormatError(f"casme has no variant {variant!r}")
+    rows: list[list[Any]] = [list(CASME_HEADER)]
+    for s in clips:
+        write_frames(root / "CASME_raw_selected" / s.subject / s.clip, s, lambda n: f"img{n}.jpg")
+        rows.append([
+            digits(s.subject), s.clip, s.onset, apex_cell(s), s.extra.get("ApexF2"), s.offset,
+            s.emotion, s.aus,
+        ])
+    save_sheet(root / CASME_SHEET, rows)
+    return root
+

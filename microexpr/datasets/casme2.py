@@ -11,19 +11,22 @@ objective classes are read from ``ROOT/CASME2-ObjectiveClasses.xlsx`` when prese
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any, Sequence
 
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, check_option, find_sheet
 from .base import norm_subject_number, require_root, subject_dirs
-from .layouts import CASME2_OBJECTIVE_SHEET
 from .sheet_clips import ClipDetails, SheetLayout, collect_sheet_clips
 from .sheets import header_records, objective_class, read_rows
+from .layouts import ClipSpec, apex_cell, digits, save_sheet, write_frames
+from ..errors import DatasetFormatError
 
 NAME = "casme2"
 FPS = 200.0
 EMOTIONS = frozenset({"happiness", "surprise", "disgust", "repression", "others", "fear", "sadness"})
 VARIANT_DIRS = {"raw": ("CASME2_RAW_selected", "CASME2_RAW"), "cropped": ("Cropped", "CASME2_Cropped")}
-OBJECTIVE_FILE = CASME2_OBJECTIVE_SHEET
+OBJECTIVE_FILE = "CASME2-ObjectiveClasses.xlsx"
 LAYOUT = SheetLayout(
     onset="OnsetFrame", apex="ApexFrame", offset="OffsetFrame", emotion="Estimated Emotion", aus="Action Units"
 )
@@ -87,3 +90,43 @@ def _missing_frames_error(root: Path, variant: str) -> Exception:
         f"{NAME}: expected the {variant} frames folder {dirs} in {root}; found none "
         f"(use variant='cropped' for the Cropped release)"
     )
+
+
+# ------------------------------------------------------------------ fake-layout writer
+CASME2_SHEET = "CASME2-coding-20140508.xlsx"
+CASME2_OBJECTIVE_SHEET = "CASME2-ObjectiveClasses.xlsx"
+CASME2_HEADER = (
+    "Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
+    "Action Units", "Estimated Emotion",
+)
+
+def write_fake_layout(root: Path, clips: Sequence[ClipSpec], variant: str | None) -> Path:
+    """Write ``clips`` in the native casme2 layout under ``root`` (tests, ``microexpr synth``):
+    ``CASME2_RAW_selected/subNN/<clip>/imgN.jpg`` (variant ``raw``, default) or
+    ``Cropped/subNN/<clip>/reg_imgN.jpg`` (``cropped``); ``CASME2-coding-20140508.xlsx``
+    (header on row 1, two unnamed columns, ``/`` for a missing apex);
+    ``CASME2-ObjectiveClasses.xlsx`` when any clip has an ``objective_class``.
+
+    The spellings below are the official files' own, written out here rather than taken from
+    the reader, so that a convention the reader gets wrong is not repeated by the writer."""
+    variant = variant or "raw"
+    if variant not in {"raw", "cropped"}:
+        raise DatasetFormatError(f"casme2 variant must be 'raw' or 'cropped', got {variant!r}")
+    top, prefix = ("CASME2_RAW_selected", "img") if variant == "raw" else ("Cropped", "reg_img")
+    rows: list[list[Any]] = [list(CASME2_HEADER)]
+    objective: list[list[Any]] = [["Subject", "Filename", "Objective Class"]]
+    for s in clips:
+        if not re.fullmatch(r"sub\d{2}", s.subject):
+            raise DatasetFormatError(f"casme2 subject must be a folder name like 'sub01', got {s.subject!r}")
+        write_frames(root / top / s.subject / s.clip, s, lambda n: f"{prefix}{n}.jpg")
+        rows.append([
+            digits(s.subject), s.clip, None, s.onset, apex_cell(s), s.offset, None,
+            s.aus, s.emotion,
+        ])
+        if s.objective_class is not None:
+            objective.append([digits(s.subject), s.clip, int(s.objective_class)])
+    save_sheet(root / CASME2_SHEET, rows)
+    if len(objective) > 1:
+        save_sheet(root / CASME2_OBJECTIVE_SHEET, objective)
+    return root
+

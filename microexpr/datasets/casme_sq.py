@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any, Sequence
 
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, check_option, clip_files
 from .base import find_sheet, norm_subject_number, require_root, to_int
-from .layouts import CASME_SQ_SHEET_NAME
 from .sheets import read_rows
-from ..errors import DatasetNotFoundError
+from .layouts import ClipSpec, apex_cell, digits, save_sheet, write_frames
+from ..errors import DatasetFormatError, DatasetNotFoundError
 
 NAME = "casme_sq"
 FPS = 30.0
+SHEET_NAME = "CASMEcode_final"  # the worksheet of CAS(ME)^2code_final.xlsx that holds the codes
 EMOTIONS = frozenset({"positive", "negative", "surprise", "others"})
 VARIANTS = ("rawpic", "selectedpic")
 
@@ -55,7 +57,7 @@ def read(
     col = ClipCollector(NAME, REPAIRS, repairs)
     col.skipped += [(str(p), "not part of the CAS(ME)^2 layout") for p in sorted(root.iterdir())
                     if p not in {sheet, frames_dir}]
-    rows = [r for r in read_rows(sheet, CASME_SQ_SHEET_NAME) if r and r[0] is not None and str(r[0]).strip()]
+    rows = [r for r in read_rows(sheet, SHEET_NAME) if r and r[0] is not None and str(r[0]).strip()]
     per_video = Counter((norm_subject_number(r[0], sheet.name), str(r[1]).strip()) for r in rows)
     for n, r in enumerate(rows, start=1):
         what = f"{sheet.name} row {n}"
@@ -84,3 +86,30 @@ def read(
             emotion=values["emotion"], aus=r[5] or "", landmarks=landmarks,
         )
     return col.finish(apex, on_problem)
+
+
+# ------------------------------------------------------------------ fake-layout writer
+CASME_SQ_SHEET = "CAS(ME)^2code_final.xlsx"
+CASME_SQ_SHEET_NAME = "CASMEcode_final"
+
+def write_fake_layout(root: Path, clips: Sequence[ClipSpec], variant: str | None) -> Path:
+    """Write ``clips`` in the native casme_sq layout under ``root`` (tests, ``microexpr synth``):
+    ``rawpic/<subject>/<clip>/imgN.jpg`` (variant ``rawpic`` default or ``selectedpic``);
+    ``CAS(ME)^2code_final.xlsx``, sheet ``CASMEcode_final``, no header row: participant,
+    video name, onset, apex, offset, AUs, emotion, type, self-reported emotion.
+
+    The spellings below are the official files' own, written out here rather than taken from
+    the reader, so that a convention the reader gets wrong is not repeated by the writer."""
+    variant = variant or "rawpic"
+    if variant not in {"rawpic", "selectedpic"}:
+        raise DatasetFormatError(f"casme_sq variant must be 'rawpic' or 'selectedpic', got {variant!r}")
+    rows: list[list[Any]] = []
+    for s in clips:
+        write_frames(root / variant / s.subject / s.clip, s, lambda n: f"img{n}.jpg")
+        rows.append([
+            digits(s.subject), s.clip, s.onset, apex_cell(s), s.offset, s.aus, s.emotion,
+            s.extra.get("type", "micro-expression"), s.extra.get("self-reported", s.emotion),
+        ])
+    save_sheet(root / CASME_SQ_SHEET, rows, CASME_SQ_SHEET_NAME)
+    return root
+

@@ -18,9 +18,12 @@ and listed in ``skipped`` unless ``include_unlabelled=True`` (then ``emotion`` i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
+import numpy as np
 
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, clip_files, require_root, subject_dirs
+from .layouts import ClipSpec, write_frames
 from ..errors import DatasetFormatError, DatasetNotFoundError
 
 NAME = "ckplus"
@@ -84,3 +87,31 @@ def _emotion(folder: Path) -> str | None:
     if not code.is_integer() or int(code) not in CODES:
         raise DatasetFormatError(f"{NAME}: {files[0]} holds {text!r}, not a CK+ emotion code 0..7")
     return CODES[int(code)]
+
+
+# ------------------------------------------------------------------ fake-layout writer
+def write_fake_layout(root: Path, clips: Sequence[ClipSpec], variant: str | None) -> Path:
+    """Write ``clips`` in the native ckplus layout under ``root`` (tests, ``microexpr synth``):
+    ``cohn-kanade-images/Sxxx/NNN/Sxxx_NNN_000000NN.png``; ``Emotion/.../*_emotion.txt``
+    with one float (only for labelled sequences: ``emotion`` an int 0..7);
+    ``Landmarks/.../*_landmarks.txt`` (68 lines ``x y``) when landmarks are given.
+
+    The spellings below are the official files' own, written out here rather than taken from
+    the reader, so that a convention the reader gets wrong is not repeated by the writer."""
+    if variant is not None:
+        raise DatasetFormatError(f"ckplus has no variant {variant!r}")
+    for s in clips:
+        stem = f"{s.subject}_{s.clip}"
+        write_frames(root / "cohn-kanade-images" / s.subject / s.clip, s, lambda n: f"{stem}_{n:08d}.png")
+        last = s.first_frame_number + len(s.frames) - 1
+        if s.emotion is not None:
+            txt = root / "Emotion" / s.subject / s.clip / f"{stem}_{last:08d}_emotion.txt"
+            txt.parent.mkdir(parents=True, exist_ok=True)
+            txt.write_text(f"   {float(s.emotion):.7e}\n")
+        if s.landmarks is not None:
+            for i, pts in enumerate(np.asarray(s.landmarks, dtype=float)):
+                lm = root / "Landmarks" / s.subject / s.clip / f"{stem}_{s.first_frame_number + i:08d}_landmarks.txt"
+                lm.parent.mkdir(parents=True, exist_ok=True)
+                lm.write_text("".join(f"   {x:.7e}   {y:.7e}\n" for x, y in pts))
+    return root
+

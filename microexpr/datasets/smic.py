@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Sequence
 
 from .base import ClipCollector, DatasetRead, RepairRule, RepairTable, check_option, clip_files
 from .base import require_root, subject_dirs
-from ..errors import DatasetNotFoundError
+from .layouts import ClipSpec, write_frames
+from ..errors import DatasetFormatError, DatasetNotFoundError
 
 NAME = "smic"
 FPS = {"HS": 100.0, "VIS": 25.0, "NIR": 25.0}
@@ -87,3 +89,30 @@ def read(
                         emotion=values["emotion"], landmarks=landmarks,
                     )
     return col.finish(apex, on_problem)
+
+
+# ------------------------------------------------------------------ fake-layout writer
+def write_fake_layout(root: Path, clips: Sequence[ClipSpec], variant: str | None) -> Path:
+    """Write ``clips`` in the native smic layout under ``root`` (tests, ``microexpr synth``):
+    ``<variant>/sN/micro/<emotion>/<clip>/image<global number>.bmp`` (variant ``HS``
+    default, ``VIS``, ``NIR``); a clip whose emotion is ``non_micro`` goes to
+    ``<variant>/sN/non_micro/<clip>/``. SMIC has no sheet: onset/offset/apex of the ClipSpec
+    are not written (the folder *is* the clip).
+
+    The spellings below are the official files' own, written out here rather than taken from
+    the reader, so that a convention the reader gets wrong is not repeated by the writer."""
+    variant = variant or "HS"
+    if variant not in {"HS", "VIS", "NIR"}:
+        raise DatasetFormatError(f"smic variant must be 'HS', 'VIS' or 'NIR', got {variant!r}")
+    for s in clips:
+        if s.emotion == "non_micro":
+            folder = root / variant / s.subject / "non_micro" / s.clip
+        elif s.emotion in {"negative", "positive", "surprise"}:
+            folder = root / variant / s.subject / "micro" / s.emotion / s.clip
+        else:
+            raise DatasetFormatError(
+                f"smic clip {s.clip}: emotion must be negative/positive/surprise/non_micro, got {s.emotion!r}"
+            )
+        write_frames(folder, s, lambda n: f"image{n}.bmp")
+    return root
+

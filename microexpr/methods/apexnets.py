@@ -43,9 +43,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -57,55 +55,22 @@ import torch.nn.functional as F
 from ..errors import ConfigError, ModelError
 from ..io_utils import atomic_write_bytes, atomic_write_text, file_slug
 from ..models.layers import ImageNetStandardise
-from ..models.resnet10 import PreActResNet10, micro_attention_resnet10, resnet10, upsample_attention
+from ..models.resnet10 import upsample_attention
 from ..training.augment import ApexAugment, center_crop
 from ..training import audit
-from ..training.loop import TrainConfig, train_model
-from ..training.sampling import no_single_batches
+from ..training.loop import TrainConfig
 from ..training.seeding import FoldSeeds, seeded_init
-from ..training.transfer import load_imagenet_checkpoint
 from .base import RunContext, training_labels
-from .stages import pretraining_stage
+from .macro_pretraining import (
+    MACRO_CLASSES, ApexInput, MacroPretrainParams, imagenet_init, load_backbone, macro_emotion, macro_pretrain,
+    macro_stage, macro_table, new_resnet10, train_resnet,
+)
 from .registry import register_method
 
-MACRO_CLASSES: tuple[str, ...] = ("happiness", "surprise", "anger", "disgust", "sadness")
-_MACRO_SYNONYMS = {
-    "happiness": "happiness", "happy": "happiness", "joy": "happiness",
-    "surprise": "surprise", "surprised": "surprise",
-    "anger": "anger", "angry": "anger",
-    "disgust": "disgust", "disgusted": "disgust",
-    "sadness": "sadness", "sad": "sadness",
-}
+__all__ = ["MACRO_CLASSES", "ApexResNetMethod", "MicroAttention", "ResNet10Apex", "load_backbone", "macro_emotion",
+           "write_attention_overlays"]
+
 _STAGE_NAME = "microattention_macro_pretrain"
-
-
-def macro_emotion(emotion: str) -> str | None:
-    """The pretraining class of a macro corpus's native emotion, or None if not one of the 5."""
-    return _MACRO_SYNONYMS.get(str(emotion).strip().lower())
-
-
-def load_backbone(model: PreActResNet10, state: dict[str, torch.Tensor]) -> None:
-    """Load pretrained ResNet-10 weights except the head; only attention units may be missing
-    (the macro stage trains the plain network). Used by Micro-Attention and ATNet's spatial stream."""
-    backbone = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    result = model.load_state_dict(backbone, strict=False)
-    missing = [k for k in result.missing_keys if ".attention." not in k and not k.startswith("fc.")]
-    if missing or result.unexpected_keys:
-        raise ModelError(
-            f"pretrained weights do not fit the model (missing {missing[:5]}, unexpected "
-            f"{result.unexpected_keys[:5]}): were they made with another base_width/colour?"
-        )
-
-
-def macro_stage(method: Any, recipe: "ApexResNetMethod", ctx: RunContext, name: str = _STAGE_NAME) -> dict[str, torch.Tensor]:
-    """The macro-pretrained ResNet-10 of the run (once per run: :func:`pretraining_stage`),
-    trained by ``recipe`` on the run's auxiliary corpora and keyed by ``method``'s parameters
-    (ResNet-10 / Micro-Attention: the same object; ATNet: its spatial stream's recipe)."""
-    return pretraining_stage(
-        ctx, method, name=name, tables=list(ctx.aux_tables.values()), build=lambda: recipe.macro_pretrain(ctx),
-        what="macro-expression pretraining",
-        missing=(f"{type(method).__name__}: pretrain_macro is true but the run has no auxiliary macro-expression "
-                 "dataset: add data.aux (e.g. ckplus: DIR) or set pretrain_macro: false"))
 
 
 class ApexResNetMethod:
@@ -182,84 +147,45 @@ class ApexResNetMethod:
         self._validate()
 
     def _validate(self) -> None:
-        if self.colour not in ("grey", "rgb"):
-            raise ConfigError(f"colour must be 'grey' or 'rgb', got {self.colour!r}")
+        self.apex_input = ApexInput(self.load_size, self.colour)  # checks the colour
         if self.load_size < self.input_size:
             raise ConfigError(f"load_size ({self.load_size}) must be >= input_size ({self.input_size})")
-        for name in ("epochs", "batch_size", "step_size", "pretrain_epochs", "pretrain_batch_size",
-                     "pretrain_step_size", "macro_frames", "base_width", "input_size"):
+        for name in ("epochs", "batch_size", "step_size", "base_width", "input_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"method parameter {name} must be >= 1, got {getattr(self, name)}")
+        self.pretrain_params = MacroPretrainParams(
+            frames=self.macro_frames, epochs=self.pretrain_epochs, lr=self.pretrain_lr,
+            batch_size=self.pretrain_batch_size, weight_decay=self.pretrain_weight_decay,
+            step_size=self.pretrain_step_size, val_fraction=self.pretrain_val_fraction,
+            augment=self.pretrain_augment, momentum=self.momentum, gamma=self.gamma,
+            class_balance=self.class_balance)
         self._finetune_config()  # TrainConfig checks lr, momentum, decay, gamma now, not mid-run
-        self._pretrain_config()
 
     # ------------------------------------------------------------------ data
     @property
     def in_chans(self) -> int:
-        return 3 if self.colour == "rgb" else 1
+        return self.apex_input.in_chans
 
     def apex_images(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Apex face crops (n, load_size, load_size[, 3]) uint8, from the cached inputs layer."""
-        from ..inputs import load_inputs
-
-        return load_inputs(
-            table, "apex_crop", {"size": self.load_size, "colour": self.colour},  # "grey" | "rgb"
-            cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs, progress=ctx.progress,
-        )
+        return self.apex_input.images(table, ctx)
 
     def to_tensor(self, images: np.ndarray) -> torch.Tensor:
         """Apex crops as a float tensor (n, in_chans, load_size, load_size), pixel values 0-255."""
-        arr = np.asarray(images)
-        if arr.ndim == 3:
-            arr = arr[:, None]
-        elif arr.ndim == 4 and arr.shape[-1] in (1, 3):
-            arr = arr.transpose(0, 3, 1, 2)
-        if arr.ndim != 4 or arr.shape[1] != self.in_chans or arr.shape[2] != self.load_size or arr.shape[3] != self.load_size:
-            raise ModelError(
-                f"apex crops have shape {np.asarray(images).shape}; expected (n, {self.load_size}, {self.load_size})"
-                + (" x 3 (colour: rgb)" if self.in_chans == 3 else " (colour: grey)")
-            )
-        return torch.from_numpy(np.ascontiguousarray(arr)).float()
+        return self.apex_input.tensor(images)
 
     # ---------------------------------------------------------------- models
-    def _new_model(self, num_classes: int, attention: bool) -> PreActResNet10:
-        factory = micro_attention_resnet10 if attention else resnet10
-        return factory(num_classes=num_classes, in_chans=self.in_chans, base_width=self.base_width)
-
     def imagenet_init(self, model: nn.Module, ctx: RunContext) -> None:
         """Load ``imagenet_checkpoint`` into ``model`` (first conv adapted), or log random init."""
-        if self.imagenet_checkpoint is None:
-            ctx.log.info("no imagenet_checkpoint given: starting from random weights")
-            return
-        load_imagenet_checkpoint(model, self.imagenet_checkpoint, log=ctx.log)
-
-    def _train(
-        self, model: PreActResNet10, x: torch.Tensor, y: np.ndarray, cfg: TrainConfig, seeds: FoldSeeds, *,
-        augment: ApexAugment, ctx: RunContext, what: str, groups: np.ndarray | None = None,
-    ) -> None:
-        """Train in place with the generic loop; inputs stay on the 0-255 scale for augmentation."""
-        net = nn.Sequential(ImageNetStandardise(self.in_chans), model)
-        train_model(net, x, torch.tensor(np.asarray(y), dtype=torch.long), cfg, seeds, groups=groups,
-                     augment=augment, sampler=no_single_batches(cfg.sampler(), cfg.batch_size), progress=ctx.progress,
-                     desc=what, log=ctx.log)
+        imagenet_init(model, self.imagenet_checkpoint, ctx)
 
     def _finetune_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, optimizer="sgd",
                            weight_decay=self.weight_decay, momentum=self.momentum, schedule="step",
                            step_epochs=self.step_size, gamma=self.gamma, class_balance=self.class_balance)
 
-    def _pretrain_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.pretrain_epochs, lr=self.pretrain_lr, batch_size=self.pretrain_batch_size,
-                           optimizer="sgd", weight_decay=self.pretrain_weight_decay, momentum=self.momentum,
-                           schedule="step", step_epochs=self.pretrain_step_size, gamma=self.gamma,
-                           class_balance=self.class_balance, val_fraction=self.pretrain_val_fraction)
-
-    def _augment(self, *, pretrain: bool) -> ApexAugment:
-        crop = self.input_size if (self.corner_crops and not pretrain) else None
-        if pretrain:  # paper §4.1: colour shift 20, rotation 10, smoothing window <= 6; or none
-            if not self.pretrain_augment:
-                return ApexAugment(colour_shift=0.0, max_rotation=0.0, smooth_window=0, crop_size=None)
-            return ApexAugment(colour_shift=20.0, max_rotation=10.0, smooth_window=6, crop_size=None, p=0.5)
+    def _augment(self) -> ApexAugment:
+        crop = self.input_size if self.corner_crops else None
         return ApexAugment(colour_shift=self.colour_shift, max_rotation=self.max_rotation,
                            smooth_window=self.smooth_window, crop_size=crop, p=self.aug_p)
 
@@ -270,47 +196,13 @@ class ApexResNetMethod:
     # ------------------------------------------------------- macro pretraining
     def macro_table(self, ctx: RunContext) -> pd.DataFrame:
         """One row per pretraining image: the ``macro_frames`` frames ending at each clip's peak."""
-        rows, dropped = [], Counter()
-        for name, table in sorted(ctx.aux_tables.items()):
-            for rec in table.to_dict("records"):
-                cls = macro_emotion(rec["emotion"])
-                if cls is None:
-                    dropped[f"{name}:{rec['emotion']}"] += 1
-                    continue
-                peak = int(rec["apex"]) if not pd.isna(rec["apex"]) else int(rec["offset"])
-                first = max(int(rec["onset"]), peak - self.macro_frames + 1)
-                for pos in range(first, peak + 1):
-                    row = dict(rec)
-                    row.update(clip=f"{rec['clip']}__f{pos}", key=f"{rec['subject']}/{rec['clip']}__f{pos}",
-                               apex=pos, apex_source="annotated", label=MACRO_CLASSES.index(cls), label_name=cls)
-                    rows.append(row)
-        if dropped:
-            ctx.log.info("macro pretraining leaves out clips whose emotion is not one of %s: %s",
-                         MACRO_CLASSES, dict(sorted(dropped.items())))
-        if not rows:
-            raise ConfigError(
-                f"macro pretraining found no clip labelled {MACRO_CLASSES} in the auxiliary datasets "
-                f"{sorted(ctx.aux_tables)}; add data.aux (e.g. ckplus: DIR) or set pretrain_macro: false"
-            )
-        out = pd.DataFrame(rows)
-        out["apex"] = out["apex"].astype("Int64")
-        return out.reset_index(drop=True)
+        return macro_table(ctx, self.macro_frames)
 
     def macro_pretrain(self, ctx: RunContext) -> dict[str, torch.Tensor]:
         """Train the backbone on the run's macro corpora (called once per run via ``ctx.once``)."""
-        table = self.macro_table(ctx)
-        counts = Counter(table["label_name"])
-        ctx.log.info("macro pretraining (once per run) on %d images from %s: %s",
-                     len(table), sorted(ctx.aux_tables), dict(sorted(counts.items())))
-        seeds = FoldSeeds.for_fold(ctx.seed, table["key"])
-        with seeded_init(seeds.init):
-            model = self._new_model(len(MACRO_CLASSES), attention=False)
-        self.imagenet_init(model, ctx)
-        x = center_crop(self.to_tensor(self.apex_images(table, ctx)), self.input_size)
-        groups = table["subject"].to_numpy() if self.pretrain_val_fraction > 0 else None
-        self._train(model, x, table["label"].to_numpy(), self._pretrain_config(), seeds,
-                    augment=self._augment(pretrain=True), ctx=ctx, what="macro pretraining", groups=groups)
-        return {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return macro_pretrain(ctx, self.pretrain_params, images=lambda t: self.to_tensor(self.apex_images(t, ctx)),
+                              input_size=self.input_size, in_chans=self.in_chans, base_width=self.base_width,
+                              imagenet_checkpoint=self.imagenet_checkpoint)
 
     # ----------------------------------------------------------- fit/predict
     def fit(self, train: pd.DataFrame, ctx: RunContext) -> "ApexResNetMethod":
@@ -318,18 +210,18 @@ class ApexResNetMethod:
         training_labels(train, ctx, type(self).__name__)  # present and within the run's classes
         seeds = FoldSeeds.for_fold(ctx.seed, train["key"])
         with seeded_init(seeds.init):
-            model = self._new_model(ctx.n_classes, attention=self.attention)
+            model = new_resnet10(ctx.n_classes, attention=self.attention, in_chans=self.in_chans,
+                                 base_width=self.base_width)
         if self.pretrain_macro:
-            load_backbone(model, macro_stage(self, self, ctx))
+            load_backbone(model, macro_stage(self, ctx, _STAGE_NAME, lambda: self.macro_pretrain(ctx)))
         else:
             self.imagenet_init(model, ctx)
         x = self._fit_view(self.to_tensor(self.apex_images(train, ctx)))
         if audit.active():  # leakage audit: the test fold scored every N epochs, stored apart
             audit.bind(lambda test: audit.proba_scorer(center_crop(self.to_tensor(self.apex_images(test, ctx)),
                                                                    self.input_size), batch_size=64))
-        self._train(model, x, train["label"].to_numpy(), self._finetune_config(), seeds,
-                    augment=self._augment(pretrain=False), ctx=ctx,
-                    what=f"fine-tuning {ctx.fold}".strip())
+        train_resnet(model, x, train["label"].to_numpy(), self._finetune_config(), seeds, in_chans=self.in_chans,
+                     augment=self._augment(), ctx=ctx, what=f"fine-tuning {ctx.fold}".strip())
         self.model_ = model
         return self
 

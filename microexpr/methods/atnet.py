@@ -63,7 +63,7 @@ from ..training import audit
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
-from .apexnets import ApexResNetMethod, load_backbone, macro_stage
+from .macro_pretraining import ApexInput, MacroPretrainParams, imagenet_init, load_backbone, macro_pretrain, macro_stage
 from .base import RunContext, training_labels
 from .registry import register_method
 
@@ -252,16 +252,17 @@ class ATNetMethod:
         for p in self.init_checkpoints:
             if not Path(p).is_file():
                 raise ConfigError(f"atnet: init_checkpoints file {p} not found; give the path of a saved ATNet state dict")
-        # The spatial stream's macro pretraining is the Micro-Attention method's, reused as is.
-        self._apex = ApexResNetMethod(
-            attention=False, base_width=self.base_width, colour="grey", input_size=self.input_size,
-            load_size=self.input_size, corner_crops=False, imagenet_checkpoint=imagenet_checkpoint,
-            pretrain_macro=pretrain_macro, macro_frames=macro_frames, pretrain_epochs=pretrain_epochs,
-            pretrain_lr=pretrain_lr, pretrain_batch_size=pretrain_batch_size,
-            pretrain_weight_decay=pretrain_weight_decay, pretrain_step_size=pretrain_step_size,
-            pretrain_val_fraction=pretrain_val_fraction, pretrain_augment=pretrain_augment,
-            momentum=momentum, gamma=gamma, class_balance=class_balance, save_attention=False,
-        )
+        # The spatial stream's macro pretraining is the Micro-Attention method's (same pieces). Every
+        # setting is kept under its own name too: the stage key (methods.base.stage_key) reads them.
+        self.macro_frames, self.pretrain_epochs, self.pretrain_lr = macro_frames, pretrain_epochs, pretrain_lr
+        self.pretrain_batch_size, self.pretrain_weight_decay = pretrain_batch_size, pretrain_weight_decay
+        self.pretrain_step_size, self.pretrain_val_fraction = pretrain_step_size, pretrain_val_fraction
+        self.pretrain_augment = pretrain_augment
+        self.apex_input = ApexInput(self.input_size, "grey")
+        self.pretrain_params = MacroPretrainParams(
+            frames=macro_frames, epochs=pretrain_epochs, lr=pretrain_lr, batch_size=pretrain_batch_size,
+            weight_decay=pretrain_weight_decay, step_size=pretrain_step_size, val_fraction=pretrain_val_fraction,
+            augment=pretrain_augment, momentum=momentum, gamma=gamma, class_balance=class_balance)
         self.train_config()  # checks lr, momentum, decay, gamma now
 
     # ------------------------------------------------------------------ parts
@@ -294,8 +295,7 @@ class ATNetMethod:
 
         out: list[torch.Tensor] = []
         if self.uses_apex:
-            apex = self._apex.apex_images(table, ctx)  # apex_crop, grey, input_size
-            out.append(self._apex.to_tensor(apex))
+            out.append(self.apex_input.tensor(self.apex_input.images(table, ctx)))  # apex_crop, grey, input_size
         if self.uses_adm:
             adm = load_inputs(table, "adm", self.adm_params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs,
                               progress=ctx.progress)
@@ -310,10 +310,17 @@ class ATNetMethod:
         if model.spatial is None:
             return
         if self.pretrain_macro:
-            load_backbone(model.spatial, macro_stage(self, self._apex, ctx, _STAGE_NAME))
+            load_backbone(model.spatial, macro_stage(self, ctx, _STAGE_NAME, lambda: self.macro_pretrain(ctx)))
             ctx.log.info("atnet: spatial stream starts from the macro-pretrained ResNet-10")
         else:
-            self._apex.imagenet_init(model.spatial, ctx)
+            imagenet_init(model.spatial, self.imagenet_checkpoint, ctx)
+
+    def macro_pretrain(self, ctx: RunContext) -> dict[str, torch.Tensor]:
+        """The spatial stream's macro-expression pretraining (once per run, via its keyed stage)."""
+        return macro_pretrain(ctx, self.pretrain_params,
+                              images=lambda t: self.apex_input.tensor(self.apex_input.images(t, ctx)),
+                              input_size=self.input_size, in_chans=1, base_width=self.base_width,
+                              imagenet_checkpoint=self.imagenet_checkpoint)
 
     def _init_from_checkpoints(self, model: ATNet, ctx: RunContext) -> None:
         """Load every stream weight of ``init_checkpoints`` that this model has (never the head)."""

@@ -15,7 +15,6 @@ import torch
 import microexpr.methods.atnet as atnet_method
 from microexpr.errors import ConfigError
 from microexpr.methods import create_method
-from microexpr.methods.apexnets import ApexResNetMethod
 from microexpr.methods.base import RunContext
 from microexpr.models.resnet10 import resnet10
 from microexpr.training.loop import lr_at
@@ -141,11 +140,11 @@ def test_spatial_stream_starts_from_the_macro_pretrained_resnet_once_per_run(mon
     pretrained = resnet10(num_classes=5, base_width=4).state_dict()
     calls = []
 
-    def fake_pretrain(self, ctx):  # stands in for the (reused) Micro-Attention pretraining
+    def fake_pretrain(self, ctx):  # stands in for the (shared) Micro-Attention pretraining
         calls.append(ctx.fold)
         return {k: v.clone() for k, v in pretrained.items()}
 
-    monkeypatch.setattr(ApexResNetMethod, "macro_pretrain", fake_pretrain)
+    monkeypatch.setattr(atnet_method.ATNetMethod, "macro_pretrain", fake_pretrain)
     monkeypatch.setattr(atnet_method, "train_model", lambda *a, **k: None)  # look at the initial weights
     train, xa, xd = toy(2, seed=0)
     patch_inputs(monkeypatch, {train["key"].iloc[0]: (xa, xd)})

@@ -6,7 +6,7 @@ from microexpr.cli import main
 from microexpr.datasets import check_dataset
 from microexpr.datasets.layouts import ClipSpec, write_layout
 
-from .fakes import frames, write_casme2, write_smic
+from tests.datasets.fakes import frames, write_casme2, write_smic
 
 
 def _broken_casme2(tmp_path):

@@ -12,7 +12,7 @@ from microexpr.datasets import read_dataset
 from microexpr.datasets.layouts import ClipSpec, write_layout
 from microexpr.labels import apply_scheme
 
-from .fakes import frames
+from tests.datasets.fakes import frames
 
 # Subjects of the composite set (DATASETS.md)
 CASME2_SUBJECTS = [f"sub{n:02d}" for n in [*range(1, 10), *range(11, 18), *range(19, 27)]]

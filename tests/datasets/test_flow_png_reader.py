@@ -15,7 +15,7 @@ from microexpr.inputs import load_inputs
 from microexpr.labels import apply_scheme
 from microexpr.protocols import make_folds
 
-from .flow_png_fakes import COUNTS, SUBJECTS, FakeClip, composite_clips, write_flat, write_official_labels, write_per_fold
+from tests.datasets.flow_png_fakes import COUNTS, SUBJECTS, FakeClip, composite_clips, write_flat, write_official_labels, write_per_fold
 
 
 @pytest.fixture(scope="module")

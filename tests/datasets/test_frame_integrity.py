@@ -13,7 +13,7 @@ from microexpr.datasets import check_dataset, read_dataset
 from microexpr.errors import DatasetFormatError, PreprocessingError
 from microexpr.predict.reader import open_frames
 
-from .fakes import write_casme2
+from tests.datasets.fakes import write_casme2
 
 
 def _frame(root, clip: str, name: str):

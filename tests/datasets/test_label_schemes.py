@@ -10,7 +10,7 @@ from microexpr.datasets.layouts import ClipSpec, write_layout
 from microexpr.errors import DatasetFormatError
 from microexpr.labels import apply_scheme
 
-from .fakes import frames, write_casme2, write_ckplus, write_samm
+from tests.datasets.fakes import frames, write_casme2, write_ckplus, write_samm
 
 
 def test_objective5_reads_the_objective_classes(tmp_path):

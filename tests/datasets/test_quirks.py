@@ -13,7 +13,7 @@ from microexpr.datasets import casme2 as casme2_mod
 from microexpr.datasets.layouts import ClipSpec, write_layout
 from microexpr.errors import DatasetFormatError
 
-from .fakes import frames, write_casme2, write_casme_sq, write_ckplus, write_manifest, write_samm, write_smic
+from tests.datasets.fakes import frames, write_casme2, write_casme_sq, write_ckplus, write_manifest, write_samm, write_smic
 
 
 def _row(table, clip):

@@ -11,7 +11,7 @@ from microexpr.datasets import READERS, read_dataset
 from microexpr.errors import ConfigError, DatasetNotFoundError
 from microexpr.video.frames import read_frame
 
-from .fakes import WRITERS
+from tests.datasets.fakes import WRITERS
 
 
 def test_every_reader_has_a_fake_writer():

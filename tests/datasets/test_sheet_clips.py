@@ -12,7 +12,7 @@ from microexpr.datasets import read_dataset
 from microexpr.datasets.sheet_clips import SheetLayout
 from microexpr.errors import DatasetFormatError
 
-from .fakes import write_casme, write_casme2, write_samm
+from tests.datasets.fakes import write_casme, write_casme2, write_samm
 
 # reader -> (fake writer, how its messages number a record, the onset column as the sheet spells it)
 SHEET_READERS = {

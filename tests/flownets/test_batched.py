@@ -29,7 +29,7 @@ from microexpr.training.batched import StackedAdam, StackedStreamNet, train_fold
 from microexpr.training.fused_step import FusedStreamStep
 from microexpr.training.loop import TrainConfig, predict_proba
 from microexpr.training.seeding import FoldSeeds, seeded_init
-from synthetic import CLASSES, clip_table, flow_images, loso_folds, write_pngs
+from tests.flownets.synthetic import CLASSES, clip_table, flow_images, loso_folds, write_pngs
 
 TOL = 1e-4
 

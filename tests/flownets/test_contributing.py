@@ -17,7 +17,7 @@ from microexpr.config import config_from_dict
 from microexpr.methods.registry import METHODS
 from microexpr.models.registry import MODELS
 from microexpr.runs import execute_run
-from synthetic import clip_table, flow_images, write_labels_csv, write_pngs
+from tests.flownets.synthetic import clip_table, flow_images, write_labels_csv, write_pngs
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "CONTRIBUTING.md"
 

@@ -9,7 +9,7 @@ import pytest
 from microexpr.errors import DatasetFormatError, DatasetNotFoundError
 from microexpr.inputs.flow_transform import FlowImageTransform
 from microexpr.sources.flow_png import FlowPngFolder, png_identity
-from synthetic import clip_table, flow_images, write_pngs
+from tests.flownets.synthetic import clip_table, flow_images, write_pngs
 
 
 def test_names_match_with_or_without_space_and_padding():

@@ -12,7 +12,7 @@ import pytest
 from microexpr.config import config_from_dict
 from microexpr.runs import execute_run
 from microexpr.training.history import COLUMNS
-from synthetic import clip_table, flow_images, write_labels_csv, write_pngs
+from tests.flownets.synthetic import clip_table, flow_images, write_labels_csv, write_pngs
 
 
 def _png_run(tmp_path: Path, batched: bool, val_fraction: float = 0.0):

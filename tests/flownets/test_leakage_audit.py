@@ -16,7 +16,7 @@ from microexpr.cli import main
 from microexpr.config import config_from_dict
 from microexpr.report import build_report
 from microexpr.runs import execute_run
-from synthetic import clip_table, flow_images, write_labels_csv, write_pngs
+from tests.flownets.synthetic import clip_table, flow_images, write_labels_csv, write_pngs
 
 
 def _shuffled_png_run(tmp_path: Path, batched: bool, epochs: int = 30):

@@ -19,8 +19,8 @@ import microexpr.inputs
 from microexpr.cliptable import new_clip_table
 from microexpr.errors import ConfigError, ModelError, ProtocolError
 from microexpr.methods import RunContext, create_method
-from synthetic import CLASSES, clip_table, flow_images, loso_folds, write_pngs
-from test_models import published_state, reference_forward
+from tests.flownets.synthetic import CLASSES, clip_table, flow_images, loso_folds, write_pngs
+from tests.flownets.ststnet_reference import published_state, reference_forward
 
 # Bound from measurement (synthetic data, LOSO over 9 subjects of 3 "datasets", settings
 # FAST): measured UF1 0.82 (STSTNet) and 0.89 (LAENet); shuffled labels 0.27-0.37; the

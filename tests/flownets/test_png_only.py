@@ -23,8 +23,8 @@ from microexpr.methods import RunContext, create_method
 from microexpr.protocols import make_folds
 from microexpr.runs import execute_run
 from microexpr.cliptable import subset
-from synthetic import CLASSES, clip_table, flow_images, write_pngs
-from test_models import published_state, reference_forward
+from tests.flownets.synthetic import CLASSES, clip_table, flow_images, write_pngs
+from tests.flownets.ststnet_reference import published_state, reference_forward
 
 # Measured on these synthetic images (9 subjects of 3 corpora, CDE, FAST settings): UF1
 # 0.87 with the true labels, 0.32 with shuffled labels (chance is 1/3); the bounds leave

@@ -25,7 +25,7 @@ from microexpr.identity import key_identity
 from microexpr.labels import apply_scheme
 from microexpr.methods import RunContext, create_method
 from microexpr.protocols import make_folds
-from synthetic import CLASSES, clip_table, flow_images, write_labels_csv, write_pngs
+from tests.flownets.synthetic import CLASSES, clip_table, flow_images, write_labels_csv, write_pngs
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ststnet_cde_png.yaml"
 F = torch.nn.functional

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage.data import astronaut
 
-from .synthclips import FACE_WINDOW
+from tests.preprocessing.synthclips import FACE_WINDOW
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from microexpr.errors import ConfigError
 from microexpr.motion.apex import divide_and_conquer_peak, spot_apex
 
-from .synthclips import planted_clip
+from tests.preprocessing.synthclips import planted_clip
 
 APEX = 19
 

@@ -11,7 +11,7 @@ import pytest
 from microexpr.cliptable import new_clip_table
 from microexpr.inputs import load_inputs_with_stats
 
-from .synthclips import clip_row, planted_clip, write_clip
+from tests.preprocessing.synthclips import clip_row, planted_clip, write_clip
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ from microexpr.face import (
     warp_points,
 )
 
-from .synthclips import ASTRONAUT_EYES, face_image
+from tests.preprocessing.synthclips import ASTRONAUT_EYES, face_image
 
 
 def test_astronaut_landmarks_are_anatomically_ordered(astronaut_landmarks):

@@ -22,7 +22,7 @@ from microexpr.errors import PreprocessingError
 from microexpr.face.models import MMOD_DETECTOR, model_path
 from microexpr.inputs import load_inputs_with_stats
 
-from .synthclips import clip_row, write_clip
+from tests.preprocessing.synthclips import clip_row, write_clip
 
 FACE = (179, 87, 272, 178)  # x0, y0, x1, y1 of the astronaut's landmarks (dlib, full image)
 

@@ -9,7 +9,7 @@ import pytest
 from microexpr.errors import ConfigError, PreprocessingError
 from microexpr.motion.flow import FLOW_PRESETS, compute_flow
 
-from .synthclips import face_image
+from tests.preprocessing.synthclips import face_image
 
 
 @pytest.fixture(scope="module")

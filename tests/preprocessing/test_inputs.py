@@ -18,7 +18,7 @@ from microexpr.inputs import REGISTRY, load_inputs, load_inputs_with_stats, reso
 from microexpr.motion import compute_flow, flow_image
 from microexpr.video import read_frame
 
-from .synthclips import clip_row, planted_clip, write_clip
+from tests.preprocessing.synthclips import clip_row, planted_clip, write_clip
 
 N_CLIPS = 3
 

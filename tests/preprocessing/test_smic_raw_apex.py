@@ -17,7 +17,7 @@ from microexpr.datasets import read_dataset
 from microexpr.datasets.layouts import ClipSpec, write_layout
 from microexpr.motion.apex import spot_apex
 
-from .synthclips import face_image, smile_field, warp
+from tests.preprocessing.synthclips import face_image, smile_field, warp
 
 N_FRAMES, FACE_APEX, BACKGROUND_PEAK = 25, 16, 5
 FACE_AT = (400, 240)  # x, y of the face window's top-left corner: right of centre, lower half

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import pytest
-from runs_helpers import CLASSES, feature_file, labelled_table, run_config, run_data
+from tests.runs.runs_helpers import CLASSES, feature_file, labelled_table, run_config, run_data
 
 from microexpr.errors import ConfigError, ModelError, ProtocolError
 from microexpr.methods.registry import register_method

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 import yaml
-from runs_helpers import feature_file, labelled_table, run_config, run_data
+from tests.runs.runs_helpers import feature_file, labelled_table, run_config, run_data
 
 from microexpr.cli import main
 from microexpr.report import SYNTHETIC_LINE, build_report

@@ -1,6 +1,0 @@
-"""Make the ``synthetic`` helper importable for the flow-network tests."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
