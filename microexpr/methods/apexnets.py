@@ -44,6 +44,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -58,13 +59,13 @@ from ..models.layers import ImageNetStandardise
 from ..models.resnet10 import upsample_attention
 from ..training.augment import ApexAugment, center_crop
 from ..training import audit
-from ..training.loop import TrainConfig
 from ..training.seeding import FoldSeeds, seeded_init
 from .base import RunContext, training_labels
 from .macro_pretraining import (
-    MACRO_CLASSES, ApexInput, MacroPretrainParams, imagenet_init, load_backbone, macro_emotion, macro_pretrain,
-    macro_stage, macro_table, new_resnet10, train_resnet,
+    FINETUNE_OPTIONS, MACRO_CLASSES, PRETRAIN_OPTIONS, ApexInput, imagenet_init, load_backbone, macro_emotion, macro_pretrain,
+    macro_stage, macro_table, new_resnet10, pretrain_params, train_resnet,
 )
+from .param_groups import accepts
 from .registry import register_method
 
 __all__ = ["MACRO_CLASSES", "ApexResNetMethod", "MicroAttention", "ResNet10Apex", "load_backbone", "macro_emotion",
@@ -73,6 +74,8 @@ __all__ = ["MACRO_CLASSES", "ApexResNetMethod", "MicroAttention", "ResNet10Apex"
 _STAGE_NAME = "microattention_macro_pretrain"
 
 
+@accepts(FINETUNE_OPTIONS, into="finetune")
+@accepts(PRETRAIN_OPTIONS, into="pretrain")
 class ApexResNetMethod:
     """Apex-frame (Micro-Attention) ResNet-10; every hyper-parameter is a keyword (see module doc).
 
@@ -90,14 +93,6 @@ class ApexResNetMethod:
         colour: str = "grey",
         input_size: int = 224,
         load_size: int = 240,
-        epochs: int = 30,
-        lr: float = 1e-3,
-        batch_size: int = 8,
-        weight_decay: float = 5e-6,
-        momentum: float = 0.9,
-        step_size: int = 10,
-        gamma: float = 0.1,
-        class_balance: bool = True,
         colour_shift: float = 20.0,
         max_rotation: float = 8.0,
         smooth_window: int = 0,
@@ -105,29 +100,16 @@ class ApexResNetMethod:
         aug_p: float = 0.5,
         imagenet_checkpoint: str | None = None,
         pretrain_macro: bool = True,
-        macro_frames: int = 3,
-        pretrain_epochs: int = 60,
-        pretrain_lr: float = 0.01,
-        pretrain_batch_size: int = 50,
-        pretrain_weight_decay: float = 5e-4,
-        pretrain_step_size: int = 20,
-        pretrain_val_fraction: float = 0.1,
-        pretrain_augment: bool = True,
         save_attention: bool = True,
+        finetune: dict[str, Any] | None = None,
+        pretrain: dict[str, Any] | None = None,
     ) -> None:
         self.attention = self.default_attention if attention is None else bool(attention)
         self.base_width = base_width
         self.colour = colour
         self.input_size = input_size
         self.load_size = load_size
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.momentum = momentum
-        self.step_size = step_size
-        self.gamma = gamma
-        self.class_balance = class_balance
+        self.finetune = FINETUNE_OPTIONS.build(self, finetune)
         self.colour_shift = colour_shift
         self.max_rotation = max_rotation
         self.smooth_window = smooth_window
@@ -135,31 +117,17 @@ class ApexResNetMethod:
         self.aug_p = aug_p
         self.imagenet_checkpoint = imagenet_checkpoint
         self.pretrain_macro = pretrain_macro
-        self.macro_frames = macro_frames
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_lr = pretrain_lr
-        self.pretrain_batch_size = pretrain_batch_size
-        self.pretrain_weight_decay = pretrain_weight_decay
-        self.pretrain_step_size = pretrain_step_size
-        self.pretrain_val_fraction = pretrain_val_fraction
-        self.pretrain_augment = pretrain_augment
         self.save_attention = save_attention
-        self._validate()
+        self._validate(pretrain)
 
-    def _validate(self) -> None:
+    def _validate(self, pretrain: dict[str, Any] | None) -> None:
         self.apex_input = ApexInput(self.load_size, self.colour)  # checks the colour
         if self.load_size < self.input_size:
             raise ConfigError(f"load_size ({self.load_size}) must be >= input_size ({self.input_size})")
-        for name in ("epochs", "batch_size", "step_size", "base_width", "input_size"):
+        for name in ("base_width", "input_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"method parameter {name} must be >= 1, got {getattr(self, name)}")
-        self.pretrain_params = MacroPretrainParams(
-            frames=self.macro_frames, epochs=self.pretrain_epochs, lr=self.pretrain_lr,
-            batch_size=self.pretrain_batch_size, weight_decay=self.pretrain_weight_decay,
-            step_size=self.pretrain_step_size, val_fraction=self.pretrain_val_fraction,
-            augment=self.pretrain_augment, momentum=self.momentum, gamma=self.gamma,
-            class_balance=self.class_balance)
-        self._finetune_config()  # TrainConfig checks lr, momentum, decay, gamma now, not mid-run
+        self.pretrain_params = pretrain_params(self, pretrain)
 
     # ------------------------------------------------------------------ data
     @property
@@ -178,11 +146,6 @@ class ApexResNetMethod:
     def imagenet_init(self, model: nn.Module, ctx: RunContext) -> None:
         """Load ``imagenet_checkpoint`` into ``model`` (first conv adapted), or log random init."""
         imagenet_init(model, self.imagenet_checkpoint, ctx)
-
-    def _finetune_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, optimizer="sgd",
-                           weight_decay=self.weight_decay, momentum=self.momentum, schedule="step",
-                           step_epochs=self.step_size, gamma=self.gamma, class_balance=self.class_balance)
 
     def _augment(self) -> ApexAugment:
         crop = self.input_size if self.corner_crops else None
@@ -220,7 +183,7 @@ class ApexResNetMethod:
         if audit.active():  # leakage audit: the test fold scored every N epochs, stored apart
             audit.bind(lambda test: audit.proba_scorer(center_crop(self.to_tensor(self.apex_images(test, ctx)),
                                                                    self.input_size), batch_size=64))
-        train_resnet(model, x, train["label"].to_numpy(), self._finetune_config(), seeds, in_chans=self.in_chans,
+        train_resnet(model, x, train["label"].to_numpy(), self.finetune.train_config(), seeds, in_chans=self.in_chans,
                      augment=self._augment(), ctx=ctx, what=f"fine-tuning {ctx.fold}".strip())
         self.model_ = model
         return self

@@ -63,13 +63,18 @@ from ..training import audit
 from ..training.loop import TrainConfig, predict_proba, train_model
 from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
-from .macro_pretraining import ApexInput, MacroPretrainParams, imagenet_init, load_backbone, macro_pretrain, macro_stage
+from .macro_pretraining import (
+    PRETRAIN_OPTIONS, ApexInput, StepSGDParams, imagenet_init, load_backbone, macro_pretrain, macro_stage, pretrain_params,
+)
+from .param_groups import ParamGroup, accepts
 from .base import RunContext, training_labels
 from .registry import register_method
 
 __all__ = ["ATNetAugment", "ATNetMethod", "adm_statistics", "random_rotation", "random_shift", "shift_by"]
 
 _STAGE_NAME = "atnet_macro_pretrain"
+ATNET_FINETUNE = ParamGroup(source=StepSGDParams, defaults={"epochs": 50, "lr": 0.01, "batch_size": 16})
+"""ATNet's end-to-end training (paper §IV-A and the release): the apex recipe's keys, its own defaults."""
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -178,6 +183,8 @@ def adm_statistics(adm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 # --------------------------------------------------------------------------- method
 @register_method("atnet")
+@accepts(ATNET_FINETUNE, into="finetune")
+@accepts(PRETRAIN_OPTIONS, into="pretrain")
 class ATNetMethod:
     """ATNet (``variant``: fusion | spatial | temporal); every hyper-parameter is a keyword (module doc)."""
 
@@ -191,30 +198,16 @@ class ATNetMethod:
         dropout: float = 0.5,
         input_size: int = 224,
         adm_params: dict[str, Any] | None = None,
-        epochs: int = 50,
-        lr: float = 0.01,
-        batch_size: int = 16,
-        momentum: float = 0.9,
-        weight_decay: float = 5e-6,
-        step_size: int = 10,
-        gamma: float = 0.1,
-        class_balance: bool = True,
         max_rotation: float = 5.0,
         max_shift: int = 10,
         aug_p: float = 0.5,
         imagenet_checkpoint: str | None = None,
         pretrain_macro: bool = True,
-        macro_frames: int = 3,
-        pretrain_epochs: int = 60,
-        pretrain_lr: float = 0.01,
-        pretrain_batch_size: int = 50,
-        pretrain_weight_decay: float = 5e-4,
-        pretrain_step_size: int = 20,
-        pretrain_val_fraction: float = 0.1,
-        pretrain_augment: bool = True,
         adm_standardise: bool = False,
         init_checkpoints: list[str] | None = None,
         save_models: bool = False,
+        finetune: dict[str, Any] | None = None,
+        pretrain: dict[str, Any] | None = None,
     ) -> None:
         if variant not in VARIANTS:
             raise ConfigError(f"atnet: variant must be one of {VARIANTS}, got {variant!r}")
@@ -224,14 +217,7 @@ class ATNetMethod:
         self.lstm_layers = int(lstm_layers)
         self.dropout = float(dropout)
         self.input_size = int(input_size)
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.step_size = step_size
-        self.gamma = gamma
-        self.class_balance = class_balance
+        self.finetune = ATNET_FINETUNE.build(self, finetune)
         self.max_rotation = float(max_rotation)
         self.max_shift = int(max_shift)
         self.aug_p = float(aug_p)
@@ -252,18 +238,9 @@ class ATNetMethod:
         for p in self.init_checkpoints:
             if not Path(p).is_file():
                 raise ConfigError(f"atnet: init_checkpoints file {p} not found; give the path of a saved ATNet state dict")
-        # The spatial stream's macro pretraining is the Micro-Attention method's (same pieces). Every
-        # setting is kept under its own name too: the stage key (methods.base.stage_key) reads them.
-        self.macro_frames, self.pretrain_epochs, self.pretrain_lr = macro_frames, pretrain_epochs, pretrain_lr
-        self.pretrain_batch_size, self.pretrain_weight_decay = pretrain_batch_size, pretrain_weight_decay
-        self.pretrain_step_size, self.pretrain_val_fraction = pretrain_step_size, pretrain_val_fraction
-        self.pretrain_augment = pretrain_augment
+        # The spatial stream's macro pretraining is the Micro-Attention method's (same pieces and keys).
         self.apex_input = ApexInput(self.input_size, "grey")
-        self.pretrain_params = MacroPretrainParams(
-            frames=macro_frames, epochs=pretrain_epochs, lr=pretrain_lr, batch_size=pretrain_batch_size,
-            weight_decay=pretrain_weight_decay, step_size=pretrain_step_size, val_fraction=pretrain_val_fraction,
-            augment=pretrain_augment, momentum=momentum, gamma=gamma, class_balance=class_balance)
-        self.train_config()  # checks lr, momentum, decay, gamma now
+        self.pretrain_params = pretrain_params(self, pretrain)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -276,9 +253,7 @@ class ATNetMethod:
 
     def train_config(self) -> TrainConfig:
         """SGD with step decay and class-balanced oversampling (the fold's fine-tuning)."""
-        return TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, optimizer="sgd",
-                           weight_decay=self.weight_decay, momentum=self.momentum, schedule="step",
-                           step_epochs=self.step_size, gamma=self.gamma, class_balance=self.class_balance)
+        return self.finetune.train_config()
 
     def augment(self) -> ATNetAugment:
         """The training augmentation (apex image only)."""

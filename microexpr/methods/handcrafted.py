@@ -11,7 +11,8 @@ Registered methods (every parameter has a default; the baseline configs name the
 
 The classifier options (``kernel`` poly/linear/chi2, ``C``, ``degree``, ``coef0``,
 ``gamma``, ``chi2_gamma``, ``standardize``, ``class_weight``) are those of
-:class:`microexpr.features.svm.FeatureSVM`; probabilities are the softmax of the SVM's
+:class:`microexpr.features.svm.FeatureSVM`, declared there once and accepted by every recipe
+(:data:`SVM_OPTIONS`, :mod:`microexpr.methods.param_groups`; flat keys in the config); probabilities are the softmax of the SVM's
 decision values, so their argmax is the SVM's own prediction.
 
 Decisions:
@@ -29,6 +30,7 @@ Decisions:
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -37,7 +39,15 @@ import pandas as pd
 
 from ..errors import ConfigError, ModelError
 from .base import RunContext, training_labels
+from ..features.hoof import HOOF
+from ..features.lbptop import LBPTOP
+from ..features.mdmo import MDMO
+from ..features.svm import FeatureSVM
+from .param_groups import ParamGroup, accepts
 from .registry import register_method
+
+# The classifier options every hand-crafted recipe accepts: FeatureSVM's constructor, declared once.
+SVM_OPTIONS = ParamGroup(source=FeatureSVM)
 
 _MEMO: dict[str, dict[str, np.ndarray]] = {}
 _MEMO_MAX_SETTINGS = 8
@@ -55,49 +65,50 @@ class _FeatureSVMMethod:
 
     method_name = ""
 
-    def _init_svm(
-        self,
-        kernel: str,
-        C: float,
-        degree: int,
-        coef0: float,
-        gamma: float | str,
-        chi2_gamma: float | str,
-        standardize: bool,
-        class_weight: str | None,
-    ) -> None:
-        self.kernel = kernel
-        self.C = C
-        self.degree = degree
-        self.coef0 = coef0
-        self.gamma = gamma
-        self.chi2_gamma = chi2_gamma
-        self.standardize = standardize
-        self.class_weight = class_weight
-        self._svm()  # validate the classifier options now, not after preprocessing
+    def _init_svm(self, options: dict[str, Any] | None) -> None:
+        """Keep the classifier options (as attributes, FeatureSVM's defaults where not given) and
+        check them now, not after preprocessing."""
+        for name, value in FeatureSVM(**(options or {})).get_params().items():
+            setattr(self, name, value)
+        self._svm()
 
-    def _svm(self) -> Any:
-        from ..features.svm import FeatureSVM
-
-        svm = FeatureSVM(
-            kernel=self.kernel, C=self.C, degree=self.degree, coef0=self.coef0, gamma=self.gamma,
-            chi2_gamma=self.chi2_gamma, standardize=self.standardize, class_weight=self.class_weight,
-        )
+    def _svm(self) -> FeatureSVM:
+        """A fresh classifier with the method's options (one per training fold)."""
+        svm = FeatureSVM(**{name: getattr(self, name) for name in FeatureSVM().get_params()})
         svm._check_params()
         return svm
 
     # ---- features -------------------------------------------------------------------
-    def _transformer(self) -> Any:  # the descriptor (a scikit-learn transformer)
-        raise NotImplementedError
+    representation = ""  # the input representation the descriptor reads ("tim_clip", "flow_sequence")
+    input_keys: dict[str, str] = {}  # input parameter -> the method parameter that sets it
+    descriptor: type = object  # the descriptor (a scikit-learn transformer) of :mod:`microexpr.features`
 
-    def _input(self) -> dict[str, Any]:  # parameters of the input representation
-        raise NotImplementedError
+    def _keep(self, params: dict[str, Any]) -> None:
+        """Keep the constructor's parameters under their own names (scikit-learn's convention,
+        read by the stage keys and the memo), then check the SVM and descriptor options now."""
+        svm = params.pop("svm", None)
+        for name, value in params.items():
+            if name != "self":
+                setattr(self, name, value)
+        self._init_svm(svm)
+        if self.representation:
+            self._transformer().fit(None)  # validate now, not after preprocessing
+
+    def _transformer(self) -> Any:
+        """The descriptor with this method's values for every parameter both declare."""
+        names = [n for n in inspect.signature(self.descriptor).parameters if hasattr(self, n)]
+        return self.descriptor(**{n: _plain(getattr(self, n)) for n in names})
+
+    def _input(self) -> dict[str, Any]:
+        """Parameters of the input representation: the method's own, plus ``inputs``."""
+        own = {key: getattr(self, attr) for key, attr in self.input_keys.items()}
+        return _input_params(self.inputs, own, self.method_name)
+
+    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
+        return self._transformer().transform(_load(table, self.representation, self._input(), ctx))
 
     def _settings(self) -> dict[str, Any]:  # descriptor + input parameters (memo key)
         return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
-
-    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
-        raise NotImplementedError
 
     def features(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """(n_clips, n_features) descriptor matrix of ``table``'s clips, in table order."""
@@ -150,6 +161,11 @@ def _load(table: pd.DataFrame, name: str, params: dict[str, Any], ctx: RunContex
     return load_inputs(table, name, params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs, progress=ctx.progress)
 
 
+def _plain(value: Any) -> Any:
+    """YAML lists and tuple defaults alike become lists (the descriptors' grid / n_points)."""
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
 def _input_params(extra: dict[str, Any] | None, own: dict[str, Any], method: str) -> dict[str, Any]:
     extra = dict(extra or {})
     clash = sorted(set(extra) & set(own))
@@ -159,6 +175,7 @@ def _input_params(extra: dict[str, Any] | None, own: dict[str, Any], method: str
 
 
 @register_method("lbptop_svm")
+@accepts(SVM_OPTIONS, into="svm")
 class LBPTOPSVM(_FeatureSVMMethod):
     """LBP-TOP on TIM clips + SVM (ATNet Table II/III, MEGC 2019 baseline, TLCNN Table 3).
 
@@ -168,6 +185,9 @@ class LBPTOPSVM(_FeatureSVMMethod):
     """
 
     method_name = "lbptop_svm"
+    representation = "tim_clip"
+    input_keys = {"length": "tim_length", "size": "size", "colour": "colour", "interpolation": "interpolation"}
+    descriptor = LBPTOP
 
     def __init__(
         self,
@@ -182,51 +202,14 @@ class LBPTOPSVM(_FeatureSVMMethod):
         mapping: str = "nri_uniform",
         grid: list[int] | int = (5, 5),
         normalize: str = "l1",
-        kernel: str = "poly",
-        C: float = 1.0,
-        degree: int = 2,
-        coef0: float = 1.0,
-        gamma: float | str = "scale",
-        chi2_gamma: float | str = "mean",
-        standardize: bool = False,
-        class_weight: str | None = None,
+        svm: dict[str, Any] | None = None,
         inputs: dict[str, Any] | None = None,
     ) -> None:
-        self.tim_length = tim_length
-        self.size = size
-        self.colour = colour
-        self.interpolation = interpolation
-        self.radius_x = radius_x
-        self.radius_y = radius_y
-        self.radius_t = radius_t
-        self.n_points = n_points
-        self.mapping = mapping
-        self.grid = grid
-        self.normalize = normalize
-        self.inputs = inputs
-        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
-        self._transformer().fit(None)  # validate now, not after preprocessing
-
-    def _transformer(self) -> Any:
-        from ..features.lbptop import LBPTOP
-
-        grid = list(self.grid) if not isinstance(self.grid, int) else self.grid
-        n_points = list(self.n_points) if not isinstance(self.n_points, int) else self.n_points
-        return LBPTOP(
-            radius_x=self.radius_x, radius_y=self.radius_y, radius_t=self.radius_t, n_points=n_points,
-            mapping=self.mapping, grid=grid, normalize=self.normalize,
-        )
-
-    def _input(self) -> dict[str, Any]:
-        own = {"length": self.tim_length, "size": self.size, "colour": self.colour, "interpolation": self.interpolation}
-        return _input_params(self.inputs, own, self.method_name)
-
-    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
-        clips = _load(table, "tim_clip", self._input(), ctx)
-        return self._transformer().transform(clips)
+        self._keep(dict(locals()))
 
 
 @register_method("hoof_svm")
+@accepts(SVM_OPTIONS, into="svm")
 class HOOFSVM(_FeatureSVMMethod):
     """HOOF on the flows of TIM clips + SVM (ATNet Table II/III).
 
@@ -236,6 +219,10 @@ class HOOFSVM(_FeatureSVMMethod):
     """
 
     method_name = "hoof_svm"
+    representation = "flow_sequence"
+    input_keys = {"length": "tim_length", "size": "size", "interpolation": "interpolation",
+                  "flow_method": "flow_method", "flow_preset": "flow_preset"}
+    descriptor = HOOF
 
     def __init__(
         self,
@@ -250,53 +237,14 @@ class HOOFSVM(_FeatureSVMMethod):
         temporal: str = "per_frame",
         grid: list[int] | int = (1, 1),
         min_magnitude: float = 0.0,
-        kernel: str = "poly",
-        C: float = 1.0,
-        degree: int = 2,
-        coef0: float = 1.0,
-        gamma: float | str = "scale",
-        chi2_gamma: float | str = "mean",
-        standardize: bool = False,
-        class_weight: str | None = None,
+        svm: dict[str, Any] | None = None,
         inputs: dict[str, Any] | None = None,
     ) -> None:
-        self.tim_length = tim_length
-        self.size = size
-        self.interpolation = interpolation
-        self.flow_method = flow_method
-        self.flow_preset = flow_preset
-        self.n_bins = n_bins
-        self.magnitude_weighted = magnitude_weighted
-        self.symmetric = symmetric
-        self.temporal = temporal
-        self.grid = grid
-        self.min_magnitude = min_magnitude
-        self.inputs = inputs
-        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
-        self._transformer().fit(None)
-
-    def _transformer(self) -> Any:
-        from ..features.hoof import HOOF
-
-        grid = list(self.grid) if not isinstance(self.grid, int) else self.grid
-        return HOOF(
-            n_bins=self.n_bins, magnitude_weighted=self.magnitude_weighted, symmetric=self.symmetric,
-            temporal=self.temporal, grid=grid, min_magnitude=self.min_magnitude,
-        )
-
-    def _input(self) -> dict[str, Any]:
-        own = {
-            "length": self.tim_length, "size": self.size, "interpolation": self.interpolation,
-            "flow_method": self.flow_method, "flow_preset": self.flow_preset,
-        }
-        return _input_params(self.inputs, own, self.method_name)
-
-    def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
-        flows = _load(table, "flow_sequence", self._input(), ctx)
-        return self._transformer().transform(flows)
+        self._keep(dict(locals()))
 
 
 @register_method("mdmo_svm")
+@accepts(SVM_OPTIONS, into="svm")
 class MDMOSVM(_FeatureSVMMethod):
     """MDMO on the flows of TIM clips and the onset landmarks + SVM (TLCNN Table 3).
 
@@ -307,6 +255,10 @@ class MDMOSVM(_FeatureSVMMethod):
     """
 
     method_name = "mdmo_svm"
+    representation = "flow_sequence"
+    input_keys = {"length": "tim_length", "size": "size", "interpolation": "interpolation",
+                  "flow_method": "flow_method", "flow_preset": "flow_preset"}
+    descriptor = MDMO
 
     def __init__(
         self,
@@ -321,47 +273,12 @@ class MDMOSVM(_FeatureSVMMethod):
         accumulate: bool = True,
         normalize_magnitude: bool = True,
         min_magnitude: float = 0.0,
-        kernel: str = "poly",
-        C: float = 1.0,
-        degree: int = 2,
-        coef0: float = 1.0,
-        gamma: float | str = "scale",
-        chi2_gamma: float | str = "mean",
-        standardize: bool = False,
-        class_weight: str | None = None,
+        svm: dict[str, Any] | None = None,
         inputs: dict[str, Any] | None = None,
     ) -> None:
-        self.tim_length = tim_length
-        self.size = size
-        self.interpolation = interpolation
-        self.flow_method = flow_method
-        self.flow_preset = flow_preset
-        self.lam = lam
-        self.n_bins = n_bins
-        self.pooling = pooling
-        self.accumulate = accumulate
-        self.normalize_magnitude = normalize_magnitude
-        self.min_magnitude = min_magnitude
-        self.inputs = inputs
-        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
-        self._transformer().fit(None)
+        self._keep(dict(locals()))
         if not 0.0 <= float(lam) <= 1.0:
             raise ConfigError(f"method 'mdmo_svm': lam={lam!r} must lie in [0, 1]")
-
-    def _transformer(self) -> Any:
-        from ..features.mdmo import MDMO
-
-        return MDMO(
-            lam=self.lam, n_bins=self.n_bins, pooling=self.pooling, accumulate=self.accumulate,
-            normalize_magnitude=self.normalize_magnitude, min_magnitude=self.min_magnitude,
-        )
-
-    def _input(self) -> dict[str, Any]:
-        own = {
-            "length": self.tim_length, "size": self.size, "interpolation": self.interpolation,
-            "flow_method": self.flow_method, "flow_preset": self.flow_preset,
-        }
-        return _input_params(self.inputs, own, self.method_name)
 
     def _landmark_input(self) -> dict[str, Any]:
         face_keys = ("face_detector", "face_upsample", "on_missing_face", "margins", "reference_face_size", "align")
@@ -369,12 +286,13 @@ class MDMOSVM(_FeatureSVMMethod):
         return {**extra, "size": self.size}
 
     def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
-        flows = _load(table, "flow_sequence", self._input(), ctx)
+        flows = _load(table, self.representation, self._input(), ctx)
         landmarks = _load(table, "crop_landmarks", self._landmark_input(), ctx)
         return self._transformer().transform(list(zip(flows, landmarks)))
 
 
 @register_method("features_svm")
+@accepts(SVM_OPTIONS, into="svm")
 class FeaturesSVM(_FeatureSVMMethod):
     """A pre-computed feature file (``features``: path of an ``.npz`` with ``X`` and ``keys``) + SVM.
 
@@ -386,19 +304,12 @@ class FeaturesSVM(_FeatureSVMMethod):
     def __init__(
         self,
         features: str,
-        kernel: str = "poly",
-        C: float = 1.0,
-        degree: int = 2,
-        coef0: float = 1.0,
-        gamma: float | str = "scale",
-        chi2_gamma: float | str = "mean",
-        standardize: bool = False,
-        class_weight: str | None = None,
+        svm: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(features, str) or not features:
             raise ConfigError(f"method 'features_svm': features must be the path of an .npz file, got {features!r}")
         self.features_path = features
-        self._init_svm(kernel, C, degree, coef0, gamma, chi2_gamma, standardize, class_weight)
+        self._init_svm(svm)
 
     def features(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Rows of the feature file for ``table``'s keys (the file reader caches the file)."""

@@ -33,6 +33,7 @@ from ..training.sampling import no_single_batches
 from ..training.seeding import FoldSeeds, seeded_init
 from ..training.transfer import load_imagenet_checkpoint
 from .base import RunContext
+from .param_groups import ParamGroup
 from .stages import pretraining_stage
 
 MACRO_CLASSES: tuple[str, ...] = MACRO5.classes
@@ -81,6 +82,36 @@ class ApexInput:
 
 
 @dataclass(frozen=True)
+class StepSGDParams:
+    """Per-fold fine-tuning of the apex-frame networks: SGD with momentum, lr x ``gamma`` every
+    ``step_size`` epochs, minority classes oversampled (``class_balance``). The defaults are
+    Micro-Attention's; ATNet declares its own (:data:`ATNET_FINETUNE` in :mod:`.atnet`)."""
+
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 8
+    weight_decay: float = 5e-6
+    momentum: float = 0.9
+    step_size: int = 10
+    gamma: float = 0.1
+    class_balance: bool = True
+
+    def __post_init__(self) -> None:
+        if int(self.step_size) < 1:
+            raise ConfigError(f"method parameter step_size must be >= 1, got {self.step_size}")
+        self.train_config()  # TrainConfig checks epochs, lr, batch size, momentum, decay, gamma now
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, optimizer="sgd",
+                           weight_decay=self.weight_decay, momentum=self.momentum, schedule="step",
+                           step_epochs=self.step_size, gamma=self.gamma, class_balance=self.class_balance)
+
+
+FINETUNE_OPTIONS = ParamGroup(source=StepSGDParams)
+"""The fine-tuning keys of Micro-Attention / ResNet-10 (``@accepts(FINETUNE_OPTIONS, into="finetune")``)."""
+
+
+@dataclass(frozen=True)
 class MacroPretrainParams:
     """Macro-expression pretraining (Micro-Attention §4.1): SGD with step decay, class-balanced,
     1/``val_fraction`` of the macro subjects held out (lowest validation loss kept)."""
@@ -115,6 +146,24 @@ class MacroPretrainParams:
         if not self.augment:
             return ApexAugment(colour_shift=0.0, max_rotation=0.0, smooth_window=0, crop_size=None)
         return ApexAugment(colour_shift=20.0, max_rotation=10.0, smooth_window=6, crop_size=None, p=0.5)
+
+
+PRETRAIN_OPTIONS = ParamGroup(
+    source=MacroPretrainParams,
+    rename={"frames": "macro_frames", "epochs": "pretrain_epochs", "lr": "pretrain_lr",
+            "batch_size": "pretrain_batch_size", "weight_decay": "pretrain_weight_decay",
+            "step_size": "pretrain_step_size", "val_fraction": "pretrain_val_fraction",
+            "augment": "pretrain_augment"},
+    exclude=("momentum", "gamma", "class_balance"),  # shared with fine-tuning: the method's own keys
+)
+"""The macro-pretraining keys a method accepts (``@accepts(PRETRAIN_OPTIONS, into="pretrain")``)."""
+
+
+def pretrain_params(method: Any, given: dict[str, Any] | None) -> MacroPretrainParams:
+    """The method's :class:`MacroPretrainParams`: ``given`` under the dataclass's names, the rest its
+    defaults; momentum, gamma and class balance are the method's fine-tuning ones."""
+    return PRETRAIN_OPTIONS.build(method, given, momentum=method.momentum, gamma=method.gamma,
+                                  class_balance=method.class_balance)
 
 
 def new_resnet10(num_classes: int, *, attention: bool, in_chans: int, base_width: int) -> PreActResNet10:

@@ -245,7 +245,7 @@ def test_overlay_colours_follow_the_map(tmp_path):
 
 
 def test_epoch_order_is_balanced_and_never_ends_with_a_lone_sample():
-    cfg = create_method("micro_attention", {**SMALL, "batch_size": 4})._finetune_config()
+    cfg = create_method("micro_attention", {**SMALL, "batch_size": 4}).finetune.train_config()
     y = torch.tensor([0] * 5 + [1] * 2 + [2] * 1)  # balanced: 15 = 3 batches of 4 + 3
     order = no_single_batches(cfg.sampler(), cfg.batch_size)(y, torch.Generator().manual_seed(0))
     assert np.bincount(y[order].numpy()).tolist() == [5, 5, 5]
