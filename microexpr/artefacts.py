@@ -6,9 +6,11 @@ str-keyed dicts) and tensors only, so it loads through PyTorch's safe path
 
 - ``format`` = ``"microexpr-model"`` and ``format_version`` (:data:`FORMAT_VERSION`);
 - ``model``: registry name (``microexpr.models.create_model``), keyword arguments, state dict;
-- ``input``: the representation name and its *fully resolved* parameters as used by
-  ``microexpr.inputs`` (face step, flow, eye masking, size), plus ``transform``: how the
-  uint8 representation becomes the model's tensor (pixel convention, channels);
+- ``input``: the representation name (``flow_image`` or ``apex_crop``:
+  :data:`microexpr.inputs.spec.DEPLOYABLE_INPUTS`) and its *fully resolved* parameters as
+  used by ``microexpr.inputs`` (face step, flow, eye masking, size), plus ``transform``: how
+  the uint8 representation becomes the model's tensor (flow images: pixel convention,
+  channels; apex crops: centre crop and ImageNet standardisation);
 - ``classes``: class names in output order;
 - ``training``: run name, resolved run config, seed, datasets, number of clips, and a note;
 - ``versions``: microexpr, torch, opencv, numpy, python;
@@ -47,6 +49,7 @@ import torch.nn as nn
 from . import __version__
 from .errors import ModelError
 from .inputs.flow_transform import FlowImageTransform
+from .inputs.spec import input_transform
 
 FORMAT_TAG = "microexpr-model"
 FORMAT_VERSION = 1
@@ -176,14 +179,17 @@ def build_artefact(payload: Mapping[str, Any], *, classes: Sequence[str], traini
         raise ModelError(f"export_payload() returned unknown key(s) {unknown}")
     if not classes:
         raise ModelError("an artefact needs the class names")
-    transform = FlowImageTransform.from_dict({**DEFAULT_TRANSFORM, **dict(payload.get("input_transform") or {})}).as_dict()
+    name = str(payload["input_name"])
+    given = dict(payload.get("input_transform") or {})
+    if name == "flow_image":  # flow-image payloads may leave the transform out: rgb01, channels 0, 1, 2
+        given = {**DEFAULT_TRANSFORM, **given}
+    transform = input_transform(name, given).as_dict()  # refuses an input predict cannot rebuild
     content = {
         "format": FORMAT_TAG,
         "format_version": FORMAT_VERSION,
         "model": {"name": str(payload["model_name"]), "kwargs": dict(payload["model_kwargs"]),
                   "state_dict": dict(payload["state_dict"])},
-        "input": {"name": str(payload["input_name"]),
-                  "params": resolve_representation_params(str(payload["input_name"]), payload["input_params"]),
+        "input": {"name": name, "params": resolve_representation_params(name, payload["input_params"]),
                   "transform": transform},
         "classes": [str(c) for c in classes],
         "training": dict(training),

@@ -55,7 +55,8 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError, ModelError
 from ..io_utils import atomic_write_bytes, atomic_write_text, file_slug
-from ..models.layers import ImageNetStandardise
+from ..inputs.apex_transform import ApexImageTransform
+from ..inputs.spec import InputSpec
 from ..models.resnet10 import upsample_attention
 from ..training.augment import ApexAugment, center_crop
 from ..training import audit
@@ -188,26 +189,45 @@ class ApexResNetMethod:
         self.model_ = model
         return self
 
+    def input_spec(self) -> InputSpec:
+        """The model input: ``apex_crop`` at ``load_size``, centre-cropped and standardised by
+        :class:`~microexpr.inputs.apex_transform.ApexImageTransform` (export, predict, reports)."""
+        return InputSpec("apex_crop", {"size": self.load_size, "colour": self.colour},
+                         ApexImageTransform(self.input_size, self.colour).as_dict())
+
+    def export_payload(self) -> dict[str, Any]:
+        """The fitted network and its input (``microexpr.artefacts.ExportableMethod``)."""
+        if getattr(self, "model_", None) is None:
+            raise ModelError(f"{type(self).__name__}: nothing to export; fit the method first")
+        spec = self.input_spec()
+        return {"model_name": "micro_attention_resnet10" if self.attention else "resnet10",
+                "model_kwargs": {"num_classes": int(self.model_.fc.out_features), "in_chans": self.in_chans,
+                                 "base_width": int(self.base_width)},
+                "state_dict": self.model_.state_dict(), "input_name": spec.name, "input_params": spec.params,
+                "input_transform": spec.transform}
+
     def predict_proba(self, test: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Class probabilities (n, n_classes); writes attention overlays when asked."""
         if not hasattr(self, "model_"):
             raise ModelError("predict_proba called before fit")
         model = self.model_
-        standardise = ImageNetStandardise(self.in_chans)
-        x = center_crop(self.to_tensor(self.apex_images(test, ctx)), self.input_size)
+        transform = ApexImageTransform(self.input_size, self.colour)
+        images = self.apex_images(test, ctx)
+        x = transform.from_images(images)  # centre crop, standardised: what export and predict feed
         model.eval()
         probs, maps = [], []
         with torch.no_grad():
             for i in range(0, len(x), 64):
-                logits = model(standardise(x[i:i + 64])).double()
+                logits = model(x[i:i + 64]).double()
                 probs.append(F.softmax(logits, dim=1))
                 if model.has_attention:
                     maps.append(upsample_attention(model.attention_maps()[-1], x.shape[-2:]))
         proba = torch.cat(probs).numpy().astype(np.float64)
         if self.save_attention and model.has_attention:
+            shown = center_crop(self.to_tensor(images), self.input_size)  # the crop on 0-255, for the overlay
             write_attention_overlays(
                 ctx.run_dir / "attention" / f"seed{ctx.seed}" / file_slug(ctx.fold or "all"), list(test["key"]),
-                x.numpy(), torch.cat(maps).numpy(), proba, ctx.classes,
+                shown.numpy(), torch.cat(maps).numpy(), proba, ctx.classes,
             )
         return proba
 

@@ -1,4 +1,5 @@
-"""``microexpr predict``: a trained flow-image model (STSTNet, LAENet) on any video or frame folder.
+"""``microexpr predict``: a trained model (flow-image: STSTNet, LAENet, OFF-ApexNet; apex-frame:
+Micro-Attention, ResNet-10) on any video or frame folder.
 
 Per window of frames (see :mod:`microexpr.predict.windows`): find the face and its 68
 landmarks (dlib, :mod:`microexpr.face`) on the window's first frame (when it has none,
@@ -6,10 +7,12 @@ the nearest frame of the window that has one; a window without any face is liste
 the output, never dropped silently), crop every frame with the one LAENet box built from
 those landmarks (:func:`microexpr.inputs.face_geometry`, the artefact's face parameters),
 spot the apex as the peak of the smoothed mean Farneback flow magnitude from the window's
-first frame, then build the model input exactly as the ``flow_image`` representation of
-``microexpr.inputs`` does (same functions, same resolved parameters from the artefact:
-TV-L1 onset->apex flow at the crop's resolution, eye masking, strain, min-max, resize),
-convert it as in training (pixel convention, channels) and take the softmax.
+first frame, then build the model input exactly as the artefact's representation of
+``microexpr.inputs`` does (same functions, same resolved parameters from the artefact):
+``flow_image`` (TV-L1 onset->apex flow at the crop's resolution, eye masking, strain,
+min-max, resize) or ``apex_crop`` (the apex frame cropped with the same box, grey or RGB,
+resized), convert it with the artefact's transform (:func:`microexpr.inputs.spec.input_transform`)
+and take the softmax.
 
 With ``onset``/``apex`` given there is one window starting at the onset (or half a window
 before the apex) and no spotting of what was given. Frames are streamed: at most one
@@ -17,8 +20,8 @@ window of frames is in memory, plus two small face crops of each of a few best
 candidates. Greyscale frames are ``cv2.cvtColor(RGB2GRAY)`` of the decoded RGB frame
 (what the inputs layer reads from videos).
 
-Only ``flow_image`` models are supported (the artefact names its input); other inputs
-are refused with a :class:`~microexpr.errors.ModelError`.
+Models whose input is not one of :data:`~microexpr.inputs.spec.DEPLOYABLE_INPUTS` are
+refused with a :class:`~microexpr.errors.ModelError` (the artefact names its input).
 """
 
 from __future__ import annotations
@@ -45,12 +48,12 @@ from ..inputs import face_geometry
 from ..motion.apex import APEX_METHODS, flow_magnitude_curve, spot_apex
 from ..motion.flow import compute_flow
 from ..motion.flow_image import flow_image
-from ..inputs.flow_transform import FlowImageTransform
+from ..inputs.spec import DEPLOYABLE_INPUTS, input_transform
 from ..training.loop import predict_proba
 from .reader import FrameStream, open_frames
 from .windows import Candidate, CandidatePool, WindowSpec, offset_after, select_intervals, smooth
 
-SUPPORTED_INPUTS = ("flow_image",)
+SUPPORTED_INPUTS = DEPLOYABLE_INPUTS
 SPOTTING_FLOW = "farneback"  # the motion curve only ranks windows and finds the apex: fast flow
 
 
@@ -61,13 +64,13 @@ class Predictor:
         self.artefact = artefact if isinstance(artefact, ModelArtefact) else load_artefact(artefact)
         if self.artefact.input_name not in SUPPORTED_INPUTS:
             raise ModelError(f"{self.artefact.path}: model input {self.artefact.input_name!r} is not supported by "
-                             f"`microexpr predict` (supported: {SUPPORTED_INPUTS}: STSTNet/LAENet-style models)")
+                             f"`microexpr predict` (supported: {SUPPORTED_INPUTS}: flow-image and apex-frame models)")
         if apex_method not in APEX_METHODS:
             raise ConfigError(f"unknown apex method {apex_method!r}; choose one of {APEX_METHODS}")
         self.apex_method = apex_method
         self.params = self.artefact.input_params
         self.model = self.artefact.build_model()
-        self.transform = FlowImageTransform.from_dict(self.artefact.input_transform)
+        self.transform = input_transform(self.artefact.input_name, self.artefact.input_transform)
         det = self.params["face_detector"]
         self.detector_name = "auto" if det in ("auto", "supplied") else det  # a video has no supplied landmarks
         self.detector = (AutoDetector(self.params["face_upsample"]) if self.detector_name == "auto"
@@ -103,7 +106,7 @@ class Predictor:
         lm_frame, lm = found
         t = time.perf_counter()
         geom = face_geometry(lm, self.params)
-        size = self.params["flow_size"]
+        size = self.params.get("flow_size")  # apex_crop models: the motion curve at the crop's own resolution
         crops = [geom.crop_frame(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size) for f in frames[onset:]]
         curve = smooth(flow_magnitude_curve(crops, flow_method=SPOTTING_FLOW))
         for i, v in enumerate(curve):  # the timeline of --visualise: each frame's highest window score
@@ -118,10 +121,23 @@ class Predictor:
         off_rel = offset_after(curve, apex_rel)
         self.timings["flow"] += time.perf_counter() - t
         data: dict[str, Any] = {"onset_crop": crops[0], "apex_crop": crops[apex_rel], "geom": geom,
-                                "landmarks": lm, "landmarks_frame": start + lm_frame}
-        if keep_apex_frame:
+                                "landmarks": lm, "landmarks_frame": start + lm_frame,
+                                "input": self.artefact.input_name}
+        if keep_apex_frame or self.artefact.input_name == "apex_crop":
             data["apex_frame"] = frames[onset + apex_rel]
         return Candidate(start + onset, start + onset + apex_rel, start + onset + off_rel, float(curve[apex_rel]), data)
+
+    def input_for(self, data: dict[str, Any]) -> np.ndarray:
+        """The model's input array for one candidate (``Candidate.data``), by the artefact's input."""
+        if self.artefact.input_name == "apex_crop":
+            return self.apex_input(data["apex_frame"], data["geom"])
+        return self.model_input(data["onset_crop"], data["apex_crop"], data["geom"])
+
+    def apex_input(self, apex_frame: np.ndarray, geom: Any) -> np.ndarray:
+        """The ``apex_crop`` array (size, size[, 3]) uint8 of an RGB frame, as :mod:`microexpr.inputs`
+        computes it: the frame (grey: ``cv2.cvtColor(RGB2GRAY)``) cropped with the window's box."""
+        frame = apex_frame if self.params["colour"] == "rgb" else cv2.cvtColor(apex_frame, cv2.COLOR_RGB2GRAY)
+        return geom.crop_frame(frame, self.params["size"])
 
     def model_input(self, onset_crop: np.ndarray, apex_crop: np.ndarray, geom: Any) -> np.ndarray:
         """The ``flow_image`` array (size, size, 3) uint8, as :mod:`microexpr.inputs` computes it."""
@@ -138,7 +154,7 @@ class Predictor:
         return img
 
     def classify(self, image: np.ndarray) -> np.ndarray:
-        """Class probabilities (float64, sum 1) of one flow image."""
+        """Class probabilities (float64, sum 1) of one model input array."""
         t = time.perf_counter()
         proba = predict_proba(self.model, self.transform.from_images(image[None]))[0]
         self.timings["model"] += time.perf_counter() - t
@@ -237,7 +253,7 @@ def predict(
     chosen = select_intervals(pool.ranked(), top_k)
     intervals = []
     for rank, c in enumerate(chosen, 1):
-        img = predictor.model_input(c.data["onset_crop"], c.data["apex_crop"], c.data["geom"])
+        img = predictor.input_for(c.data)
         proba = predictor.classify(img)
         entry = _interval_json(c, proba, predictor.artefact.classes, stream.fps)
         if visualise_dir is not None:

@@ -3,7 +3,8 @@
 ``<prefix>_apex.png``: the apex frame with the face crop box (green, fixed for the window)
 and the 68 landmarks (red) fitted on the apex frame (the window's crop landmarks when dlib
 finds no face there); ``<prefix>_flow.png``: the model's input flow image (u, v, strain
-as R, G, B) enlarged to 224 px with nearest-neighbour pixels; ``<prefix>_probabilities.png``:
+as R, G, B) enlarged to 224 px with nearest-neighbour pixels (apex-frame models:
+``<prefix>_apex_crop.png``, the model's input crop, enlarged the same way); ``<prefix>_probabilities.png``:
 a horizontal bar chart of the class probabilities drawn with OpenCV (no plotting library).
 """
 
@@ -53,13 +54,16 @@ def bar_chart(probabilities: np.ndarray, classes: tuple[str, ...], width: int = 
 
 def write_visualisations(folder: Path, prefix: str, cand: Candidate, flow_img: np.ndarray, proba: np.ndarray,
                          classes: tuple[str, ...]) -> dict[str, str]:
-    """Write the three PNGs of one interval; returns {kind: path}."""
+    """Write the three PNGs of one interval (``flow_img``: the model's input array, a flow image
+    or an apex crop); returns {kind: path}."""
     out = {}
     frame = cand.data.get("apex_frame")
     if frame is None:
         raise PreprocessingError("internal: the apex frame was not kept for visualisation")
     landmarks = cand.data.get("apex_landmarks", cand.data["landmarks"])
     out["apex"] = _write(folder / f"{prefix}_apex.png", draw_face(frame, cand.data["geom"].box, landmarks))
-    out["flow"] = _write(folder / f"{prefix}_flow.png", cv2.resize(flow_img, (224, 224), interpolation=cv2.INTER_NEAREST))
+    kind = "apex_crop" if flow_img.ndim == 2 or cand.data.get("input") == "apex_crop" else "flow"
+    shown = cv2.cvtColor(flow_img, cv2.COLOR_GRAY2RGB) if flow_img.ndim == 2 else flow_img
+    out[kind] = _write(folder / f"{prefix}_{kind}.png", cv2.resize(shown, (224, 224), interpolation=cv2.INTER_NEAREST))
     out["probabilities"] = _write(folder / f"{prefix}_probabilities.png", bar_chart(proba, classes))
     return out
