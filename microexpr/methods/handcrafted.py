@@ -24,6 +24,10 @@ Decisions:
 - The clip is the face-cropped onset..offset sequence resampled to ``tim_length`` frames
   (``interpolation: tim``, Pfister et al.) at ``size`` x ``size`` pixels. ATNet says only
   "the frames around the apex"; onset..offset contains them.
+- Each recipe lists its descriptor's parameters itself (read back into the descriptor by
+  name, :meth:`_FeatureSVMMethod._transformer`) because its defaults are the papers' (LBP-TOP
+  5x5 blocks, MDMO's accumulated flows), not the descriptor classes' own; the SVM options are
+  declared once, by :class:`~microexpr.features.svm.FeatureSVM`.
 - ``inputs``: extra parameters for the input representations (e.g. ``face_detector``,
   ``margins``); validated by the inputs layer, so an unknown key is an error there.
 """

@@ -88,6 +88,10 @@ def table_html(table: Table, *, confusion: bool = False) -> str:
     return "\n".join(out)
 
 
+_SHOWN_INPUTS = {"flow_image": "flow_image inputs (R = u, G = v, B = optical strain)",
+                 "apex_crop": "apex_crop inputs (the face crop of the apex frame the network sees, before its centre crop)"}
+
+
 def _thumbnail_spec(config: dict[str, Any]) -> Any:
     """The run method's own input spec (``input_spec()``), or None when it declares none."""
     from ..methods.registry import create_method
@@ -136,15 +140,16 @@ def thumbnails_html(record: RunRecord, n: int = 6) -> str:
         if missing:
             raise MicroexprError(f"clips {missing[:3]} of predictions.csv are no longer in the datasets")
         spec = _thumbnail_spec(record.config)
-        if spec is None or spec.name != "flow_image":
-            raise MicroexprError(f"method {record.config.get('method', {}).get('name')!r} has no flow_image input to show")
+        if spec is None or spec.name not in _SHOWN_INPUTS:
+            raise MicroexprError(f"method {record.config.get('method', {}).get('name')!r} has no image input to show "
+                                 f"({' or '.join(_SHOWN_INPUTS)})")
         arrays = load_inputs(table.loc[keys].reset_index(drop=True), spec.name, spec.params,
                              cache_dir=_cache_dir(record), n_jobs=1, progress=False) if keys else []
     except MicroexprError as exc:
-        return (f'<p class="missing">Input thumbnails unavailable: the flow images of the run\'s clips could not be '
+        return (f'<p class="missing">Input thumbnails unavailable: the input images of the run\'s clips could not be '
                 f"found or recomputed ({_e(exc)}).</p>")
     image_of = dict(zip(keys, arrays))
-    out = ["<p>flow_image inputs (R = u, G = v, B = optical strain), seed "
+    out = [f"<p>{_SHOWN_INPUTS[spec.name]}, seed "
            f"{int(predictions['seed'].min())}; a deterministic sample of up to {n} clips per group.</p>"]
     for name, rows in groups.items():
         out.append(f'<h3>{"Correctly" if name == "correct" else "Wrongly"} classified clips ({len(rows)} shown)</h3>')
@@ -155,7 +160,7 @@ def thumbnails_html(record: RunRecord, n: int = 6) -> str:
         for r in rows.itertuples(index=False):
             true, pred = classes[int(r.y_true)], classes[int(r.y_pred)]
             p = float(getattr(r, f"p_{pred}")) if hasattr(r, f"p_{pred}") else float("nan")
-            figs.append(f'<figure class="thumb-{name}"><img alt="flow image of {_e(r.key)}" src="{png_data_uri(image_of[r.key])}">'
+            figs.append(f'<figure class="thumb-{name}"><img alt="{spec.name} of {_e(r.key)}" src="{png_data_uri(image_of[r.key])}">'
                         f"<figcaption>{_e(r.key)}<br>true {_e(true)}, predicted {_e(pred)} (p={p:.2f})</figcaption></figure>")
         out.append(f'<div class="thumbs" id="thumbs-{name}">' + "".join(figs) + "</div>")
     return "\n".join(out)

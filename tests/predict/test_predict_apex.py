@@ -86,3 +86,23 @@ def test_cli_predict_with_an_apex_model_writes_its_input_crop(apex_model, carpho
     best = json.loads(out.out)["intervals"][0]
     assert cv2.imread(best["visualisations"]["apex_crop"]).shape == (224, 224, 3)
     assert "flow" not in best["visualisations"]
+
+
+def test_html_report_shows_the_apex_crops_the_network_saw(apex_model, demo):
+    """The thumbnails come from the method's own input spec: grey apex crops at load_size,
+    decoded back from the page equal to the inputs layer's arrays (enlarged 4x, nearest)."""
+    import base64
+    import re
+
+    from microexpr.report.html import build_html
+
+    run_dir = apex_model.parent / "run"
+    page = build_html(run_dir)
+    assert "apex_crop inputs" in page and "has no image input" not in page
+    m = re.search(r'alt="apex_crop of ([^"]+)" src="data:image/png;base64,([^"]+)"', page)
+    assert m is not None
+    img = cv2.imdecode(np.frombuffer(base64.b64decode(m.group(2)), np.uint8), cv2.IMREAD_UNCHANGED)
+    key = m.group(1).replace("&#x27;", "'")
+    table = pd.read_csv(run_dir / "clips.csv", dtype=str)
+    assert key in set(table["key"])
+    assert img.shape == (160, 160)  # 40 px crops, 4x
