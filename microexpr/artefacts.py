@@ -283,13 +283,15 @@ def load_artefact(path: str | os.PathLike[str]) -> ModelArtefact:
 
 
 def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, progress: bool = True,
-               data: Any = None) -> Path:
+               data: Any = None, device: str | None = None) -> Path:
     """Re-fit a finished run's method on ALL its clips and write the deployable artefact to ``out``.
 
     Uses the run's resolved ``config.yaml`` (method and parameters, data, scheme) and its
     first seed; the folds only ever evaluated the recipe. ``data`` (a
     :class:`microexpr.runs.RunData`) replaces reading the config's datasets, as in
     :func:`microexpr.runs.execute_run`. The method must implement :class:`ExportableMethod`.
+    ``device`` (default: the run's ``device``) and the run's ``precision`` are used for the re-fit;
+    the artefact holds CPU tensors either way.
     """
     import yaml
 
@@ -318,7 +320,10 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     seed_everything(seed)
     # the run engine's own context (same inputs cache, classes, auxiliary data), for all clips
     ctx = replace(run_context(config, root, data, progress=progress), seed=seed, fold="export: all clips")
-    method.fit(data.table, ctx)
+    from .devices import compute_for, using
+
+    with using(compute_for(device or config.device, config.precision)):
+        method.fit(data.table, ctx)
     table = data.table
     training = {
         "run_name": config.name,

@@ -19,6 +19,10 @@ A run config says everything a run does (see docs/CONTRACTS.md for a full exampl
     batched_folds: true
     cache_dir: null                  # inputs cache; default <cache root>/inputs (microexpr.cache_dirs)
     n_jobs: null                     # default: one per core
+    device: auto                     # auto | cpu | cuda | cuda:N | mps (microexpr.devices)
+    precision: "32"                  # 32 | bf16 | 16-mixed (CUDA only)
+    executor: local                  # local | processes | ray: where folds run (microexpr.runs.executors)
+    ray_address: null                # executor ray: null starts a local Ray, "auto" or HOST:PORT joins one
     per_fold_mean: false             # also report per-fold means (labelled as such)
     paper_reference: {source: ..., metric_names: [acc, f1, uf1, uar], rows: {...}}
 
@@ -31,8 +35,11 @@ Decisions where the spec is silent:
 - :func:`resolve_config` fills every default (protocol and method parameters included), so
   the ``config.yaml`` in a run directory states exactly what was done.
 - :data:`RESULT_NEUTRAL_KEYS` (description, paper reference, seeds, cache location, process
-  count, per-fold-mean switch) do not change any fold's predictions: a run restarted with
-  different values of these keys resumes; any other difference is refused.
+  count, per-fold-mean switch, executor) do not change any fold's predictions: a run restarted
+  with different values of these keys resumes; any other difference is refused. ``device`` is
+  among them: a run that died on a GPU may be finished on the CPU (results differ by
+  floating-point rounding only; the run log records the device of every execution and
+  ``metrics.json`` that of the last). ``precision`` changes results and is not.
 """
 
 from __future__ import annotations
@@ -54,8 +61,12 @@ METRIC_NAMES: tuple[str, ...] = ("acc", "uar", "uf1", "macro_f1", "f1", "macro_p
 
 _FLOAT_LITERAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
-RESULT_NEUTRAL_KEYS: tuple[str, ...] = ("description", "paper_reference", "seeds", "cache_dir", "n_jobs", "per_fold_mean")
+RESULT_NEUTRAL_KEYS: tuple[str, ...] = ("description", "paper_reference", "seeds", "cache_dir", "n_jobs", "per_fold_mean",
+                                         "device", "executor", "ray_address")
 """Top-level keys whose change does not alter fold predictions (a restart may differ in them)."""
+
+EXECUTORS: tuple[str, ...] = ("local", "processes", "ray")
+"""Where a run's units of work (folds, or batched groups of folds) run (``microexpr.runs.executors``)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,10 @@ class RunConfig:
     batched_folds: bool = True
     cache_dir: Union[str, None] = None
     n_jobs: Union[int, None] = None
+    device: str = "auto"
+    precision: Union[str, int] = "32"
+    executor: str = "local"
+    ray_address: Union[str, None] = None
     per_fold_mean: bool = False
     paper_reference: Union[PaperReference, None] = None
     audit: AuditConfig = field(default_factory=AuditConfig)
@@ -163,7 +178,8 @@ def config_from_dict(raw: Any, *, base_dir: str | os.PathLike[str] | None = None
     from .methods.registry import typed_params
 
     method = MethodConfig(cfg.method.name, typed_params(cfg.method.name, cfg.method.params))  # fails before any run starts
-    cfg = dataclasses.replace(cfg, data=data, cache_dir=_abs(cfg.cache_dir, base), method=method)
+    cfg = dataclasses.replace(cfg, data=data, cache_dir=_abs(cfg.cache_dir, base), method=method,
+                              precision=str(cfg.precision))  # YAML reads 32 as a number
     _check_values(cfg, source)
     return cfg
 
@@ -284,7 +300,8 @@ def resolve_config(config: RunConfig, *, require_roots: bool = True) -> dict[str
 
 def result_relevant(resolved: dict[str, Any]) -> dict[str, Any]:
     """The part of a resolved config that determines fold predictions (for restart checks)."""
-    return {k: v for k, v in resolved.items() if k not in RESULT_NEUTRAL_KEYS}
+    added_later = {"precision": "32"}  # keys newer than some run directories: their value then
+    return {k: v for k, v in {**added_later, **resolved}.items() if k not in RESULT_NEUTRAL_KEYS}
 
 
 def dump_config(resolved: dict[str, Any]) -> str:
@@ -323,6 +340,14 @@ def _check_values(cfg: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: audit.test_every must be 0 (off) or a number of epochs, got {cfg.audit.test_every}")
     if cfg.n_jobs is not None and cfg.n_jobs < 1:
         raise ConfigError(f"{source}: n_jobs must be >= 1 or null, got {cfg.n_jobs}")
+    from .devices import DEVICES_HELP, PRECISIONS, valid_device_spec
+
+    if not valid_device_spec(cfg.device):  # resolved when the run starts: the config may travel to a GPU machine
+        raise ConfigError(f"{source}: device {cfg.device!r} unknown; use one of {DEVICES_HELP}")
+    if str(cfg.precision) not in PRECISIONS:
+        raise ConfigError(f"{source}: precision {cfg.precision!r} unknown; use one of {PRECISIONS}")
+    if cfg.executor not in EXECUTORS:
+        raise ConfigError(f"{source}: executor {cfg.executor!r} unknown; use one of {EXECUTORS}")
     unknown_opts = [k for k in cfg.data.options if k not in cfg.data.datasets and k not in cfg.data.aux]
     if unknown_opts:
         raise ConfigError(

@@ -70,3 +70,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def with_compute_options(config: "object", args: argparse.Namespace) -> "object":
+    """``config`` with the command line's ``--device``, ``--precision``, ``--executor`` and
+    ``--address`` where given (checked like the config's own keys)."""
+    import dataclasses
+
+    from ..config import EXECUTORS, _check_values
+
+    changes = {key: getattr(args, attr) for key, attr in (("device", "device"), ("precision", "precision"),
+                                                           ("executor", "executor"), ("ray_address", "address"))
+               if getattr(args, attr, None) is not None}
+    if not changes:
+        return config
+    if changes.get("ray_address") and changes.get("executor", getattr(config, "executor")) != "ray":
+        raise MicroexprError(f"--address is for --executor ray (executors: {', '.join(EXECUTORS)})")
+    out = dataclasses.replace(config, **changes)  # type: ignore[type-var]
+    _check_values(out, "command line")  # type: ignore[arg-type]
+    return out

@@ -54,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="cache folder for the corpus and input arrays (default: $MICROEXPR_CACHE or ~/.cache/microexpr)")
     p.add_argument("--method", default=None, metavar="NAME",
                    help="run this registered method instead of LAENet/STSTNet (the demo config's parameters it accepts, e.g. epochs; defaults otherwise)")
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="auto | cpu | cuda | cuda:N | mps (default: the config's, auto = CUDA when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -83,7 +85,7 @@ def choose_method(requested: str | None) -> str:
     )
 
 
-def demo_configs(method: str, roots: dict[str, Path], cache_dir: Path) -> list:  # -> list[RunConfig]
+def demo_configs(method: str, roots: dict[str, Path], cache_dir: Path, device: str | None = None) -> list:  # -> list[RunConfig]
     """The demo's run configs with the corpus roots, the input cache and ``method`` filled in."""
     from ..config import load_config, with_data_overrides
     from ..methods.registry import method_class
@@ -104,7 +106,7 @@ def demo_configs(method: str, roots: dict[str, Path], cache_dir: Path) -> list: 
                 description=cfg.description.replace("LAENet", method),
                 method=dataclasses.replace(cfg.method, name=method, params=params),
             )
-        configs.append(dataclasses.replace(cfg, cache_dir=str(cache_dir)))
+        configs.append(dataclasses.replace(cfg, cache_dir=str(cache_dir), device=device or cfg.device))
     return configs
 
 
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     roots = generate_corpus(corpus_dir, size=DEMO_SIZE, seed=DEMO_SEED, progress=not args.quiet)
     out = args.out.expanduser().resolve()
     run_dirs = []
-    for cfg in demo_configs(method, roots, cache / "inputs"):
+    for cfg in demo_configs(method, roots, cache / "inputs", args.device):
         print(f"\n== {cfg.name}: {cfg.description}")
         result = execute_run(cfg, out / cfg.name, progress=not args.quiet)
         write_report(result.run_dir)
@@ -135,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     for d in run_dirs:
         print(f"run directory: {d}  (predictions.csv, metrics.json, report.md, report.html)")
     if hasattr(method_class(method), "export_payload"):
-        model_path = export_run(run_dirs[0], out / "model.pt", progress=not args.quiet)
+        model_path = export_run(run_dirs[0], out / "model.pt", progress=not args.quiet, device=args.device)
         print(f"deployable model (re-fitted on all clips of {run_dirs[0].name}): {model_path}")
         print(f"  try: microexpr predict VIDEO_OR_FRAME_DIR --model {model_path}")
     print(DISCLAIMER)

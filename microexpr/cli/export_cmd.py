@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="artefact path (default RUN_DIR/model.pt)")
     p.add_argument("--data", nargs="*", default=[], metavar="NAME=DIR",
                    help="dataset roots when the run's config leaves them null or they moved")
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="auto | cpu | cuda | cuda:N | mps (default: the config's, auto = CUDA when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_dict(yaml.safe_load(cfg_path.read_text(encoding="utf-8")), base_dir=args.run_dir)
         data = load_run_data(with_data_overrides(config, args.data))
     out = args.out or args.run_dir / "model.pt"
-    path = export_run(args.run_dir, out, progress=not args.quiet, data=data)
+    path = export_run(args.run_dir, out, progress=not args.quiet, data=data, device=args.device)
     art = load_artefact(path)
     print(f"written: {path}")
     print(f"model {art.model_name} ({', '.join(art.classes)}), input {art.input_name}, trained on "

@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--visualise", type=Path, default=None, metavar="DIR",
                    help="write apex frame with landmarks, flow image and probability chart PNGs here")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write the JSON here instead of stdout")
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="auto | cpu | cuda | cuda:N | mps (default auto: CUDA when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.visualise, "--visualise")
     result = predict(args.path, args.model, onset=args.onset, apex=args.apex, fps=args.fps, window_s=args.window,
                      stride_s=args.stride, top_k=args.top, apex_method=args.apex_method, progress=not args.quiet,
-                     visualise_dir=args.visualise)
+                     visualise_dir=args.visualise, device=args.device)
     text = json.dumps(result, indent=2)
     if args.out is not None:
         atomic_write_text(args.out, text + "\n")

@@ -27,12 +27,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "e.g. --set method.params.epochs=50 method.params.weights_dir=/w")
     p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR", help="run directory (default: runs/<config name>)")
     p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S", help="seeds to run (overrides the config)")
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="auto | cpu | cuda | cuda:N | mps (default: the config's, auto = CUDA when available)")
+    p.add_argument("--precision", default=None, choices=("32", "bf16", "16-mixed"),
+                   help="training precision (default: the config's, 32)")
+    p.add_argument("--executor", default=None, choices=("local", "processes", "ray"),
+                   help="where folds run: this process, worker processes, or a Ray cluster (default: the config's, local)")
+    p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                   help="with --executor ray: the cluster to join (default: start a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..config import load_config, with_data_options, with_data_overrides, with_overrides, with_seeds
+    from . import with_compute_options
     from ..report import build_report, write_report
     from ..runs import execute_run
 
@@ -47,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         config = with_overrides(config, args.overrides)
     if args.seeds:
         config = with_seeds(config, args.seeds)
+    config = with_compute_options(config, args)
     run_dir = args.out if args.out is not None else Path("runs") / config.name
     result = execute_run(config, run_dir, progress=not args.quiet)
     write_report(result.run_dir)

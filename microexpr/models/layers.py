@@ -46,7 +46,8 @@ class SeededDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        return x * dropout_scale_mask(x.shape, self.p, self.generator, x.dtype)
+        # drawn on the CPU generator (same masks on every device), then moved to the input's device
+        return x * dropout_scale_mask(x.shape, self.p, self.generator, x.dtype).to(x.device)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -190,6 +190,7 @@ def predict(
     apex_method: str = "flow_peak",
     progress: bool = True,
     visualise_dir: str | os.PathLike[str] | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Run the model on the video or frame folder ``path``; the JSON-ready result (see the CLI doc).
 
@@ -207,6 +208,19 @@ def predict(
         raise ConfigError(f"--top must be a positive number of intervals, got {top_k!r}")
     if onset is not None and apex is not None and apex < onset:
         raise ConfigError(f"--apex ({apex}) must not come before --onset ({onset})")
+    from ..devices import compute_for, using
+
+    compute = compute_for(device)
+    with using(compute):
+        result = _predict(path, model, onset, apex, fps, window_s, stride_s, top_k, apex_method, progress, visualise_dir,
+                          t_all)
+    result["device"] = str(compute.device)
+    return result
+
+
+def _predict(path: Any, model: Any, onset: int | None, apex: int | None, fps: float | None, window_s: float | None,
+             stride_s: float | None, top_k: int, apex_method: str, progress: bool, visualise_dir: Any,
+             t_all: float) -> dict[str, Any]:
     predictor = Predictor(model, apex_method=apex_method)
     stream = open_frames(path, fps)
     spec = WindowSpec.from_seconds(stream.fps, window_s, stride_s)

@@ -38,6 +38,7 @@ import yaml
 from ..cache_dirs import input_cache_dir
 from ..cliptable import subset
 from ..config import RunConfig, dump_config, resolve_config, result_relevant
+from ..devices import compute_for, using
 from ..errors import ConfigError, ModelError, ProtocolError
 from ..io_utils import atomic_write_json, atomic_write_text, check_writable
 from ..methods.base import RunContext
@@ -109,6 +110,8 @@ def execute_run(
         _write_folds_json(paths, config, folds, slugs, data.table, notes)
 
         ctx = run_context(config, paths.root, data, progress=progress, log=log)
+        compute = compute_for(config.device, config.precision)  # a missing GPU is named before any work
+        log.info("device %s, precision %s (torch %s)", compute.device, compute.precision, torch_version())
         computed: list[tuple[int, str]] = []
         skipped: list[tuple[int, str]] = []
         frames: list[pd.DataFrame] = []
@@ -120,8 +123,9 @@ def execute_run(
             if done:
                 log.info("seed %d: %d fold(s) already finished, skipping them", seed, len(done))
             if pending:
-                computed += _run_pending(config, paths, data, pending, slugs, replace(ctx, seed=seed), progress, log,
-                                         config_text)
+                with using(compute):
+                    computed += _run_pending(config, paths, data, pending, slugs, replace(ctx, seed=seed), progress, log,
+                                             config_text)
             frames += [read_fold_file(paths.fold_file(seed, slugs[f.name]), f, data.classes) for f in folds]
 
         predictions = pd.concat(frames, ignore_index=True)
@@ -133,6 +137,7 @@ def execute_run(
             "synthetic": bool(config.data.synthetic or data.synthetic),
             "notes": notes + list(data.notes),
             "microexpr": provenance(),
+            "compute": compute.describe(),
         }
         metrics = summarise(predictions, data.classes, seeds=config.seeds, with_per_fold_mean=config.per_fold_mean, header=header)
         if config.audit.test_every:
@@ -286,6 +291,12 @@ def _hide_labels(test: pd.DataFrame) -> pd.DataFrame:
 
 def _fold_seed(seed: int, fold: str) -> int:
     return zlib.crc32(f"{seed}:{fold}".encode()) & 0x7FFFFFFF
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__
 
 
 def seed_everything(seed: int) -> None:

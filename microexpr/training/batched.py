@@ -82,6 +82,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError, ModelError
 from ..models.layers import ParallelStreamNet, dropout_scale_mask
 from .audit import after_epoch as audit_after_epoch, pending_folds as audit_pending
+from ..devices import current as current_compute
 from .fused_step import FusedStreamStep
 from .history import record as record_history
 from .loop import Augment, TrainConfig, TrainHistory, lr_at
@@ -97,7 +98,11 @@ logger = logging.getLogger(__name__)
 class StackedStreamNet:
     """``F`` ``ParallelStreamNet`` models of one architecture as stacked tensors."""
 
-    def __init__(self, models: Sequence[ParallelStreamNet]) -> None:
+    def __init__(self, models: Sequence[ParallelStreamNet], device: torch.device | str = "cpu",
+                 grouped: bool | None = None) -> None:
+        """``device``: where the stacked tensors live; ``grouped``: one grouped convolution over the
+        folds instead of one ``conv2d`` per fold (default: off the CPU, where it is one kernel launch
+        instead of F; on the CPU the per-fold loop was measured faster)."""
         if not models:
             raise ModelError("no models to stack")
         ref = models[0]
@@ -129,6 +134,11 @@ class StackedStreamNet:
             self.batches_tracked = torch.stack([m.streams()[0][1].num_batches_tracked for m in models]).clone()
             self.fc_weight = torch.stack([m.fc.weight for m in models]).clone()
             self.fc_bias = torch.stack([m.fc.bias for m in models]).clone()
+        self.device = torch.device(device)
+        self.grouped = self.device.type != "cpu" if grouped is None else bool(grouped)
+        for name in ("weight", "bias", "gamma", "beta", "running_mean", "running_var", "batches_tracked",
+                     "fc_weight", "fc_bias"):
+            setattr(self, name, getattr(self, name).to(self.device))
         self.params = [self.weight, self.bias, self.gamma, self.beta, self.fc_weight, self.fc_bias]
         for p in self.params:
             p.requires_grad_(True)
@@ -145,15 +155,22 @@ class StackedStreamNet:
         """
         Fn, B = x.shape[:2]
         K = self.channels
-        r = torch.relu(torch.stack([F.conv2d(x[f], self.weight[f], self.bias[f], padding=self.padding) for f in range(Fn)]))
+        if self.grouped:  # (B, F*C, H, W) with F groups: fold f's filters see fold f's images only
+            C, H, W = x.shape[2:]
+            z = F.conv2d(x.transpose(0, 1).reshape(B, Fn * C, H, W), self.weight.reshape(Fn * K, *self.weight.shape[2:]),
+                         self.bias.reshape(-1), padding=self.padding, groups=Fn)
+            r = torch.relu(z.view(B, Fn, K, *z.shape[-2:]).transpose(0, 1))
+        else:
+            r = torch.relu(torch.stack([F.conv2d(x[f], self.weight[f], self.bias[f], padding=self.padding) for f in range(Fn)]))
         S = r.shape[-1]
         if training:
             if all(int(n) == B for n in sizes):
                 var, mean = torch.var_mean(r, dim=(1, 3, 4), unbiased=False)
             else:  # ragged step: statistics over each fold's real rows only (float64 sums)
-                valid = (torch.arange(B)[None, :] < torch.tensor([int(n) for n in sizes])[:, None]).to(r.dtype)
+                dev = r.device
+                valid = (torch.arange(B, device=dev)[None, :] < torch.tensor([int(n) for n in sizes], device=dev)[:, None]).to(r.dtype)
                 rm = r * valid[:, :, None, None, None]
-                count = torch.tensor([max(int(n), 1) * S * S for n in sizes], dtype=torch.float64)[:, None]
+                count = torch.tensor([max(int(n), 1) * S * S for n in sizes], dtype=torch.float64, device=dev)[:, None]
                 mean64 = rm.sum((1, 3, 4), dtype=torch.float64) / count
                 var64 = (rm * rm).sum((1, 3, 4), dtype=torch.float64) / count - mean64 * mean64
                 mean, var = mean64.to(r.dtype), var64.clamp(min=0).to(r.dtype)
@@ -181,8 +198,8 @@ class StackedStreamNet:
         """BatchNorm's running-statistics update from batch ``mean``/biased ``var`` ``(F, channels)``;
         folds with no rows this step are left untouched."""
         S2 = (self.input_size + 2 * self.padding - 2) ** 2
-        active = torch.tensor([int(n) > 0 for n in sizes])
-        count = torch.tensor([max(int(n), 1) * S2 for n in sizes], dtype=torch.float32)[:, None]
+        active = torch.tensor([int(n) > 0 for n in sizes], device=self.device)
+        count = torch.tensor([max(int(n), 1) * S2 for n in sizes], dtype=torch.float32, device=self.device)[:, None]
         unbiased = var.detach() * count / (count - 1).clamp(min=1)
         new_mean = self.running_mean * (1 - BN_MOMENTUM) + BN_MOMENTUM * mean.detach()
         new_var = self.running_var * (1 - BN_MOMENTUM) + BN_MOMENTUM * unbiased
@@ -248,9 +265,10 @@ class StackedAdam:
         b1, b2 = self.betas
         self.steps[active] += 1
         steps = np.maximum(self.steps, 1).astype(np.float64)
-        step_size = torch.tensor(lr / (1 - b1 ** steps), dtype=torch.float32)
-        bc2_sqrt = torch.tensor(np.sqrt(1 - b2 ** steps), dtype=torch.float32)
-        act = torch.from_numpy(np.asarray(active, dtype=bool))
+        dev = self.params[0].device
+        step_size = torch.tensor(lr / (1 - b1 ** steps), dtype=torch.float32, device=dev)
+        bc2_sqrt = torch.tensor(np.sqrt(1 - b2 ** steps), dtype=torch.float32, device=dev)
+        act = torch.from_numpy(np.asarray(active, dtype=bool)).to(dev)
         for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
             shape = (-1,) + (1,) * (p.ndim - 1)
             if self.wd:
@@ -315,14 +333,16 @@ def _rows_batch(y_all: torch.Tensor, batches: list[torch.Tensor | None]) -> tupl
 def _fold_losses(logits: torch.Tensor, yb: torch.Tensor, sizes: Sequence[int]) -> torch.Tensor:
     """Per-fold mean cross-entropy over real rows, ``(F,)``."""
     nll = -torch.log_softmax(logits, -1).gather(-1, yb[..., None]).squeeze(-1)  # (F, B)
-    valid = torch.arange(logits.shape[1])[None, :] < torch.tensor(sizes)[:, None]
-    return (nll * valid).sum(1) / torch.tensor(sizes, dtype=nll.dtype).clamp(min=1)
+    dev = logits.device
+    valid = torch.arange(logits.shape[1], device=dev)[None, :] < torch.tensor(sizes, device=dev)[:, None]
+    return (nll * valid).sum(1) / torch.tensor(sizes, dtype=nll.dtype, device=dev).clamp(min=1)
 
 
 def _fold_hits(logits: torch.Tensor, yb: torch.Tensor, sizes: Sequence[int]) -> np.ndarray:
     """Per fold, how many real rows the logits classify right, ``(F,)``."""
-    valid = torch.arange(logits.shape[1])[None, :] < torch.tensor(sizes)[:, None]
-    return ((logits.argmax(-1) == yb) & valid).sum(1).numpy().astype(np.float64)
+    dev = logits.device
+    valid = torch.arange(logits.shape[1], device=dev)[None, :] < torch.tensor(sizes, device=dev)[:, None]
+    return ((logits.argmax(-1) == yb) & valid).sum(1).cpu().numpy().astype(np.float64)
 
 
 def train_folds_batched(
@@ -370,6 +390,11 @@ def train_folds_batched(
         if int(y.min()) < 0 or int(y.max()) >= n_classes:
             raise ConfigError(f"{desc}: fold {f} has training labels outside 0..{n_classes - 1} "
                               f"(got {int(y.min())}..{int(y.max())}); give every training clip a class of the model")
+    device = current_compute().device
+    if device.type != "cpu":  # the fused kernels are CPU code: off the CPU, PyTorch ops on the device
+        if backend == "fused":
+            raise ConfigError(f"backend 'fused' runs on the CPU only; this run is on {device} (use backend auto or eager)")
+        backend = "eager"
     kernels = _kernels_for(models, backend, log) if backend != "eager" and models else None
     ximg = kernels.pad_images(x_all) if kernels is not None and augment is None else None
     hists: list[TrainHistory] = []
@@ -386,13 +411,13 @@ def train_folds_batched(
         for chunk in chunks:
             hists.extend(_train_chunk([models[i] for i in chunk], x_all, y_all, [torch.as_tensor(fold_indices[i]) for i in chunk],
                                       cfg, [seeds[i] for i in chunk], groups, augment, sampler, bar, kernels, ximg, threads,
-                                      fold_ids=chunk))
+                                      fold_ids=chunk, device=device))
     finally:
         torch.set_num_threads(threads)
     bar.close()
     if log is not None:
         log.info("%s: trained %d folds batched (%d epochs, chunks of %d, %s)", desc, len(models), cfg.epochs, fold_chunk,
-                 "fused kernels" if kernels is not None else "eager")
+                 "fused kernels" if kernels is not None else f"eager on {device}")
     for f, h in enumerate(hists):
         record_history(desc, h, fold=f)
     return hists
@@ -430,7 +455,8 @@ def _kernels_for(models: Sequence[ParallelStreamNet], backend: str, log: logging
 
 
 def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar, kernels, ximg,
-                 threads: int, fold_ids: Sequence[int] = ()) -> list[TrainHistory]:
+                 threads: int, fold_ids: Sequence[int] = (), device: torch.device = torch.device("cpu"),
+                 grouped: bool | None = None) -> list[TrainHistory]:
     Fn = len(models)
     g_data = [s.generator("data") for s in seeds]
     g_drop = [s.generator("dropout") for s in seeds]
@@ -446,7 +472,7 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
             train_idx.append(indices[f][torch.as_tensor(tr)])
             val_idx.append(indices[f][torch.as_tensor(va)])
         indices = train_idx
-    net = StackedStreamNet(models)
+    net = StackedStreamNet(models, device=device, grouped=grouped)
     opt = StackedAdam(net.params, Fn, weight_decay=cfg.weight_decay)
     fused = FusedStreamStep(net, kernels, threads=threads) if kernels is not None else None
     hists = [TrainHistory() for _ in range(Fn)]
@@ -463,12 +489,13 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
             for k in range(max(len(b) for b in batches)):
                 step_batches = [b[k] if k < len(b) else None for b in batches]
                 if fused is None:
-                    xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)
-                    masks = net.dropout_masks(sizes, g_drop, pooled) if net.p > 0 else None
+                    xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)  # drawn on the CPU
+                    masks = net.dropout_masks(sizes, g_drop, pooled).to(device) if net.p > 0 else None
+                    xb, yb = xb.to(device), yb.to(device)
                     logits = net.forward(xb, sizes, training=True, masks=masks)
                     losses = _fold_losses(logits, yb, sizes)
                     grads = torch.autograd.grad(losses.sum(), net.params)
-                    losses = losses.detach()
+                    losses = losses.detach().cpu()
                     hits += _fold_hits(logits.detach(), yb, sizes)
                 else:
                     rows, yb, sizes = _rows_batch(y_all, step_batches)
@@ -491,8 +518,9 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
             if val_idx is not None:
                 with torch.no_grad():
                     xb, yb, sizes = _pad_batch(x_all, y_all, list(val_idx), None, g_aug)
+                    xb, yb = xb.to(device), yb.to(device)
                     val_logits = net.forward(xb, sizes, training=False)
-                    vl = _fold_losses(val_logits, yb, sizes).numpy()
+                    vl = _fold_losses(val_logits, yb, sizes).cpu().numpy()
                     va = _fold_hits(val_logits, yb, sizes) / np.maximum(1, np.array(sizes))
                 for f in range(Fn):
                     hists[f].val_acc.append(float(va[f]))

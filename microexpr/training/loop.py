@@ -31,6 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..devices import current as current_compute
 from ..errors import ConfigError
 from ..models.layers import SeededDropout
 from .audit import after_epoch as audit_after_epoch
@@ -135,6 +136,16 @@ def call(model: nn.Module, x: Inputs) -> torch.Tensor:
     return model(*x) if isinstance(x, tuple) else model(x)
 
 
+def to_device(x: Inputs, device: torch.device) -> Inputs:
+    """``x`` (a tensor or a tuple of them) on ``device`` (the same objects when already there)."""
+    return tuple(t.to(device, non_blocking=True) for t in x) if isinstance(x, tuple) else x.to(device, non_blocking=True)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters are (the CPU for a model without any)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
 def train_model(
     model: nn.Module,
     x: Inputs,
@@ -151,7 +162,10 @@ def train_model(
 ) -> TrainHistory:
     """Train ``model`` in place on ``(x, y)``; returns the loss history.
 
-    ``groups`` (subject per sample) is required when ``cfg.val_fraction > 0``.
+    ``groups`` (subject per sample) is required when ``cfg.val_fraction > 0``. Runs on the
+    device and precision of :func:`microexpr.devices.current` (the CPU at float32 unless a run
+    says otherwise): batches are drawn and augmented on the CPU, moved to the device, and the
+    model comes back to the CPU at the end.
     """
     y = torch.as_tensor(y, dtype=torch.long)
     if n_samples(x) != len(y) or len(y) == 0:
@@ -165,6 +179,10 @@ def train_model(
         tr, va = validation_split(groups, cfg.val_fraction, g_data)
         x_val, y_val = take(x, torch.as_tensor(va)), y[va]
         x, y = take(x, torch.as_tensor(tr)), y[tr]
+    compute = current_compute()
+    device = compute.device
+    model.to(device)
+    scaler = compute.grad_scaler()
     opt = make_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
     hist = TrainHistory()
     best_state, best_loss = None, math.inf
@@ -183,13 +201,20 @@ def train_model(
                     xb = take(x, b)
                     if augment is not None:
                         xb = augment(xb, g_aug)
+                    xb, yb = to_device(xb, device), y[b].to(device)
                     opt.zero_grad(set_to_none=True)
-                    logits = call(model, xb)
-                    loss = F.cross_entropy(logits, y[b])
-                    loss.backward()
-                    opt.step()
+                    with compute.autocast():
+                        logits = call(model, xb)
+                        loss = F.cross_entropy(logits, yb)
+                    if scaler is None:
+                        loss.backward()
+                        opt.step()
+                    else:
+                        scaler.scale(loss).backward()
+                        scaler.step(opt)
+                        scaler.update()
                     total += float(loss.detach()) * len(b)
-                    correct += int((logits.detach().argmax(1) == y[b]).sum())
+                    correct += int((logits.detach().argmax(1) == yb).sum())
                 hist.train_loss.append(total / len(order))
                 hist.train_acc.append(correct / len(order))
                 audit_after_epoch(epoch, cfg.epochs, model)  # leakage audit only: stored apart, never used
@@ -202,6 +227,7 @@ def train_model(
                         best_loss, best_state, hist.kept_epoch = vl, copy.deepcopy(model.state_dict()), epoch
     finally:
         set_dropout_generator(model, None)
+        model.to("cpu")
     if best_state is not None:
         model.load_state_dict(best_state)
     else:
@@ -214,10 +240,21 @@ def train_model(
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: Inputs, batch_size: int = 1024) -> np.ndarray:
-    """Eval-mode logits, ``(n, n_classes)`` float32."""
+    """Eval-mode logits, ``(n, n_classes)`` float32, computed on :func:`microexpr.devices.current`'s
+    device (the model goes back to where it was)."""
+    compute = current_compute()
+    home = model_device(model)
     model.eval()
-    out = [call(model, take(x, torch.arange(s, min(s + batch_size, n_samples(x))))) for s in range(0, n_samples(x), batch_size)]
-    return torch.cat(out).float().numpy()
+    model.to(compute.device)
+    try:
+        out = []
+        for s in range(0, n_samples(x), batch_size):
+            xb = to_device(take(x, torch.arange(s, min(s + batch_size, n_samples(x)))), compute.device)
+            with compute.autocast():
+                out.append(call(model, xb).float().cpu())
+    finally:
+        model.to(home)
+    return torch.cat(out).numpy()
 
 
 def predict_proba(model: nn.Module, x: Inputs, batch_size: int = 1024) -> np.ndarray:
