@@ -135,6 +135,10 @@ class ApexResNetMethod:
     def in_chans(self) -> int:
         return self.apex_input.in_chans
 
+    def prepare_inputs(self, table: pd.DataFrame, ctx: RunContext) -> None:
+        """Fill the inputs cache for ``table`` (the engine calls it before dispatching units to workers)."""
+        self.apex_images(table, ctx)
+
     def apex_images(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Apex face crops (n, load_size, load_size[, 3]) uint8, from the cached inputs layer."""
         return self.apex_input.images(table, ctx)

@@ -264,6 +264,10 @@ class ATNetMethod:
                      lstm_hidden=self.lstm_hidden, lstm_layers=self.lstm_layers, adm_shape=self.adm_shape,
                      dropout=self.dropout)
 
+    def prepare_inputs(self, table: pd.DataFrame, ctx: RunContext) -> None:
+        """Fill the inputs cache for ``table`` (the engine calls it before dispatching units to workers)."""
+        self.inputs(table, ctx)
+
     def inputs(self, table: pd.DataFrame, ctx: RunContext) -> tuple[torch.Tensor, ...]:
         """The variant's input tensors for ``table``: (apex,), (adm,) or (apex, adm)."""
         from ..inputs import load_inputs

@@ -118,6 +118,10 @@ class FlowNetMethod:
         """This method's model input (export, predict and the report read it from here)."""
         return InputSpec("flow_image", {**self.flow_params, "eye_mask": self.eye_mask}, self.transform().as_dict())
 
+    def prepare_inputs(self, table: pd.DataFrame, ctx: RunContext) -> None:
+        """Fill the inputs cache for ``table`` (the engine calls it before dispatching units to workers)."""
+        self.images(table, ctx)
+
     def images(self, table: pd.DataFrame, ctx: RunContext, *, eye_mask: bool | None = None,
                from_png: bool = True) -> torch.Tensor:
         """Model inputs ``(n, C, 28, 28)`` float32 for every row of ``table``."""

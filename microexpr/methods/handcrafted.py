@@ -114,6 +114,11 @@ class _FeatureSVMMethod:
     def _settings(self) -> dict[str, Any]:  # descriptor + input parameters (memo key)
         return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
 
+    def prepare_inputs(self, table: pd.DataFrame, ctx: RunContext) -> None:
+        """Fill the inputs cache for ``table`` (the engine calls it before dispatching units to workers)."""
+        if self.representation:
+            self.features(table, ctx)
+
     def features(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """(n_clips, n_features) descriptor matrix of ``table``'s clips, in table order."""
         settings = json.dumps({"method": self.method_name, **self._settings()}, sort_keys=True, default=str)

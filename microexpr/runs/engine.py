@@ -38,7 +38,7 @@ import yaml
 from ..cache_dirs import input_cache_dir
 from ..cliptable import subset
 from ..config import RunConfig, dump_config, resolve_config, result_relevant
-from ..devices import compute_for, using
+from ..devices import compute_for
 from ..errors import ConfigError, ModelError, ProtocolError
 from ..io_utils import atomic_write_json, atomic_write_text, check_writable
 from ..methods.base import RunContext
@@ -112,9 +112,8 @@ def execute_run(
         ctx = run_context(config, paths.root, data, progress=progress, log=log)
         compute = compute_for(config.device, config.precision)  # a missing GPU is named before any work
         log.info("device %s, precision %s (torch %s)", compute.device, compute.precision, torch_version())
-        computed: list[tuple[int, str]] = []
         skipped: list[tuple[int, str]] = []
-        frames: list[pd.DataFrame] = []
+        jobs: list[UnitJob] = []
         for seed in config.seeds:
             _assert_config_unchanged(paths, config_text)
             done = [f for f in folds if paths.fold_file(seed, slugs[f.name]).exists()]
@@ -122,11 +121,12 @@ def execute_run(
             skipped += [(seed, f.name) for f in done]
             if done:
                 log.info("seed %d: %d fold(s) already finished, skipping them", seed, len(done))
-            if pending:
-                with using(compute):
-                    computed += _run_pending(config, paths, data, pending, slugs, replace(ctx, seed=seed), progress, log,
-                                             config_text)
-            frames += [read_fold_file(paths.fold_file(seed, slugs[f.name]), f, data.classes) for f in folds]
+            jobs += plan_units(config, paths.root, data, pending, slugs, seed, config_text, progress)
+        if jobs:
+            warm_inputs(config, data, ctx, log)  # cached inputs reach every unit by path, computed once
+        computed = dispatch(jobs, config, log=log, progress=progress)
+        frames = [read_fold_file(paths.fold_file(seed, slugs[f.name]), f, data.classes)
+                  for seed in config.seeds for f in folds]
 
         predictions = pd.concat(frames, ignore_index=True)
         atomic_write_text(paths.predictions, predictions.to_csv(index=False, float_format="%.17g"))
@@ -174,70 +174,131 @@ def run_context(config: RunConfig, run_dir: Path, data: RunData, *, progress: bo
     )
 
 
-def _run_pending(
-    config: RunConfig,
-    paths: RunPaths,
-    data: RunData,
-    pending: list[Fold],
-    slugs: dict[str, str],
-    ctx: RunContext,
-    progress: bool,
-    log: logging.Logger,
-    config_text: str,
-) -> list[tuple[int, str]]:
-    from tqdm.auto import tqdm
+@dataclass
+class UnitJob:
+    """One unit of work: one fold, or one batched group of folds, of one seed of one run. It
+    carries everything a worker process or a Ray task needs (config, clips, folds, run
+    directory); the inputs cache is reached by path. A unit writes each fold's files atomically
+    and skips folds whose file already exists, so a retried unit never writes a fold twice."""
 
+    config: RunConfig
+    run_dir: Path
+    data: RunData
+    folds: tuple[Fold, ...]
+    slugs: dict[str, str]
+    seed: int
+    batched: bool
+    config_text: str
+    progress: bool = False
+
+    def describe(self) -> str:
+        what = f"{len(self.folds)} batched folds" if self.batched else f"fold {self.folds[0].name}"
+        return f"{self.config.name} seed {self.seed} {what}"
+
+
+def plan_units(config: RunConfig, run_dir: Path, data: RunData, pending: list[Fold], slugs: dict[str, str], seed: int,
+               config_text: str, progress: bool) -> list[UnitJob]:
+    """The units of ``pending`` folds of one seed: groups of the method's ``fold_chunk`` (all
+    pending folds if it has none) for a batched method (``batched_folds``), else one per fold."""
     from ..methods.registry import create_method
 
-    seed = ctx.seed
-    subject_of = dict(zip(data.table["key"], data.table["subject"]))
-    split = [(f, subset(data.table, list(f.train_keys)), subset(data.table, list(f.test_keys))) for f in pending]
+    if not pending:
+        return []
     probe = create_method(config.method.name, config.method.params)
     if config.batched_folds and hasattr(probe, "fit_predict_folds"):
-        # Groups of the method's fold_chunk (all pending folds if it has none): each group's
-        # fold files are written as soon as it finishes, so a killed run keeps them.
         group = max(1, int(getattr(probe, "fold_chunk", 0) or len(pending)))
-        done_batched: list[tuple[int, str]] = []
-        for start in range(0, len(split), group):
-            part = split[start:start + group]
-            test_subjects = frozenset(subject_of[k] for f, _, _ in part for k in f.test_keys)
-            bctx = ctx.for_fold(f"{len(part)} batched folds", test_subjects)
-            seed_everything(seed)
-            log.info("seed %d: training fold(s) %d-%d of %d at once (fit_predict_folds)",
-                     seed, start + 1, start + len(part), len(split))
-            recorders = _audit_recorders(config, [te for _, _, te in part])
-            with collect_histories() as histories, auditing(recorders):
-                outputs = probe.fit_predict_folds([(tr, _hide_labels(te)) for _, tr, te in part], bctx)
-            if len(outputs) != len(part):
-                raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results "
-                                 f"for {len(part)} folds")
-            for i, ((fold, _, test), proba) in enumerate(zip(part, outputs)):
-                # history and audit first: the fold file, written last, marks the fold done
-                write_history(paths.history_file(seed, slugs[fold.name]), [e for e in histories if e[1] in (i, None)])
-                _save_audit(config, paths, seed, slugs[fold.name], test, recorders, i, data.classes, log)
-                _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
-                done_batched.append((seed, fold.name))
-        return done_batched
+        return [UnitJob(config, run_dir, data, tuple(pending[i:i + group]), slugs, seed, True, config_text, progress)
+                for i in range(0, len(pending), group)]
+    return [UnitJob(config, run_dir, data, (f,), slugs, seed, False, config_text, progress) for f in pending]
+
+
+def run_unit(job: UnitJob, *, n_jobs: int | None = None) -> list[tuple[int, str]]:
+    """Compute the folds of ``job`` that have no fold file yet, under the run's device and
+    precision; returns the ``(seed, fold)`` pairs written. ``n_jobs`` overrides the
+    preprocessing process count (workers of an executor use 1: the parent warmed the cache)."""
+    from ..devices import compute_for, using
+
+    paths = RunPaths(job.run_dir)
+    log = logging.getLogger(f"{LOGGER_NAME}.runs")
+    todo = [f for f in job.folds if not paths.fold_file(job.seed, job.slugs[f.name]).exists()]
+    if not todo:
+        return []
+    ctx = replace(run_context(job.config, paths.root, job.data, progress=job.progress, log=log), seed=job.seed)
+    if n_jobs is not None:
+        ctx = replace(ctx, n_jobs=n_jobs)
+    with using(compute_for(job.config.device, job.config.precision)):
+        if job.batched:
+            return _run_batched(job, paths, todo, ctx, log)
+        return [_run_fold(job, paths, fold, ctx) for fold in todo]
+
+
+def _run_batched(job: UnitJob, paths: RunPaths, part_folds: list[Fold], ctx: RunContext,
+                 log: logging.Logger) -> list[tuple[int, str]]:
+    from ..methods.registry import create_method
+
+    config, data, seed, slugs = job.config, job.data, job.seed, job.slugs
+    subject_of = dict(zip(data.table["key"], data.table["subject"]))
+    part = [(f, subset(data.table, list(f.train_keys)), subset(data.table, list(f.test_keys))) for f in part_folds]
+    method = create_method(config.method.name, config.method.params)
+    test_subjects = frozenset(subject_of[k] for f, _, _ in part for k in f.test_keys)
+    bctx = ctx.for_fold(f"{len(part)} batched folds", test_subjects)
+    seed_everything(seed)
+    log.info("seed %d: training %d fold(s) at once (fit_predict_folds): %s ... %s", seed, len(part),
+             part[0][0].name, part[-1][0].name)
+    recorders = _audit_recorders(config, [te for _, _, te in part])
+    with collect_histories() as histories, auditing(recorders):
+        outputs = method.fit_predict_folds([(tr, _hide_labels(te)) for _, tr, te in part], bctx)
+    if len(outputs) != len(part):
+        raise ModelError(f"method {config.method.name!r}: fit_predict_folds returned {len(outputs)} results "
+                         f"for {len(part)} folds")
     done: list[tuple[int, str]] = []
-    bar = tqdm(total=len(pending), desc=f"{config.name} seed {seed}", unit="fold", disable=not progress)
-    try:
-        for i, (fold, train, test) in enumerate(split):
-            method = probe if i == 0 else create_method(config.method.name, config.method.params)
-            fctx = ctx.for_fold(fold.name, frozenset(subject_of[k] for k in fold.test_keys))
-            seed_everything(_fold_seed(seed, fold.name))
-            bar.set_postfix_str(fold.name)
-            recorders = _audit_recorders(config, [test])
-            with collect_histories() as histories, auditing(recorders):
-                method.fit(train, fctx)
-            proba = method.predict_proba(_hide_labels(test), fctx)
-            write_history(paths.history_file(seed, slugs[fold.name]), histories)  # before the fold file that marks it done
-            _save_audit(config, paths, seed, slugs[fold.name], test, recorders, 0, data.classes, log)
-            _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, config_text)
-            done.append((seed, fold.name))
-            bar.update(1)
-    finally:
-        bar.close()
+    for i, ((fold, _, test), proba) in enumerate(zip(part, outputs)):
+        # history and audit first: the fold file, written last, marks the fold done
+        write_history(paths.history_file(seed, slugs[fold.name]), [e for e in histories if e[1] in (i, None)])
+        _save_audit(config, paths, seed, slugs[fold.name], test, recorders, i, data.classes, log)
+        _finish_fold(config, paths, data, fold, slugs, seed, test, proba, log, job.config_text)
+        done.append((seed, fold.name))
     return done
+
+
+def _run_fold(job: UnitJob, paths: RunPaths, fold: Fold, ctx: RunContext) -> tuple[int, str]:
+    from ..methods.registry import create_method
+
+    config, data, seed, slugs = job.config, job.data, job.seed, job.slugs
+    subject_of = dict(zip(data.table["key"], data.table["subject"]))
+    train, test = subset(data.table, list(fold.train_keys)), subset(data.table, list(fold.test_keys))
+    method = create_method(config.method.name, config.method.params)
+    fctx = ctx.for_fold(fold.name, frozenset(subject_of[k] for k in fold.test_keys))
+    seed_everything(_fold_seed(seed, fold.name))
+    recorders = _audit_recorders(config, [test])
+    with collect_histories() as histories, auditing(recorders):
+        method.fit(train, fctx)
+    proba = method.predict_proba(_hide_labels(test), fctx)
+    write_history(paths.history_file(seed, slugs[fold.name]), histories)  # before the fold file that marks it done
+    _save_audit(config, paths, seed, slugs[fold.name], test, recorders, 0, data.classes, ctx.log)
+    _finish_fold(config, paths, data, fold, slugs, seed, test, proba, ctx.log, job.config_text)
+    return seed, fold.name
+
+
+def warm_inputs(config: RunConfig, data: RunData, ctx: RunContext, log: logging.Logger) -> None:
+    """Fill the inputs cache for every clip before units are dispatched to other processes, for
+    methods that can (``prepare_inputs(table, ctx)``): workers then only read it."""
+    if config.executor == "local":
+        return  # the first fold fills the cache with the run's process pool, as before
+    from ..methods.registry import create_method
+
+    method = create_method(config.method.name, config.method.params)
+    if hasattr(method, "prepare_inputs"):
+        log.info("filling the inputs cache for %d clips before dispatching units", len(data.table))
+        method.prepare_inputs(data.table, ctx)
+
+
+def dispatch(jobs: list[UnitJob], config: RunConfig, *, log: logging.Logger, progress: bool) -> list[tuple[int, str]]:
+    """Run ``jobs`` on the config's executor (:mod:`microexpr.runs.executors`); the pairs computed."""
+    from .executors import run_jobs
+
+    return run_jobs(jobs, config.executor, workers=config.n_jobs, address=config.ray_address, log=log,
+                    progress=progress)
 
 
 def _audit_recorders(config: RunConfig, tests: list[pd.DataFrame]) -> list[AuditRecorder] | None:
