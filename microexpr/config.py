@@ -23,6 +23,9 @@ A run config says everything a run does (see docs/CONTRACTS.md for a full exampl
     precision: "32"                  # 32 | bf16 | 16-mixed (CUDA only)
     executor: local                  # local | processes | ray: where folds run (microexpr.runs.executors)
     ray_address: null                # executor ray: null starts a local Ray, "auto" or HOST:PORT joins one
+    sweep:                           # optional: one run directory per point, all scheduled as one job
+      methods: [logistic, majority]
+      grid: {method.params.C: [0.1, 1.0]}
     per_fold_mean: false             # also report per-fold means (labelled as such)
     paper_reference: {source: ..., metric_names: [acc, f1, uf1, uar], rows: {...}}
 
@@ -125,6 +128,17 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class SweepConfig:
+    """The points of a sweep (``microexpr.runs.sweeps``): every method of ``methods`` (default: the
+    config's own; each keeps the config's method parameters it accepts) x every combination of
+    ``grid`` (dotted keys as ``--set`` takes them -> lists of values; a ``method.params.X`` key
+    applies to the methods that have X). Every point runs with all the config's ``seeds``."""
+
+    methods: list[str] = field(default_factory=list)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One run: data, protocol, method, seeds and report options."""
 
@@ -141,6 +155,7 @@ class RunConfig:
     precision: Union[str, int] = "32"
     executor: str = "local"
     ray_address: Union[str, None] = None
+    sweep: Union[SweepConfig, None] = None
     per_fold_mean: bool = False
     paper_reference: Union[PaperReference, None] = None
     audit: AuditConfig = field(default_factory=AuditConfig)
@@ -247,24 +262,33 @@ def with_overrides(config: RunConfig, items: list[str]) -> RunConfig:
     the key). Relative paths in ``data`` are taken from the current directory. The run's
     ``config.yaml`` records the overridden values.
     """
-    raw = resolve_config(config, require_roots=False)
+    values: dict[str, Any] = {}
     for item in items:
         target, sep, text = item.partition("=")
-        keys = [k.strip() for k in target.split(".")]
-        if not sep or not all(keys):
+        if not sep or not all(k.strip() for k in target.split(".")):
             raise ConfigError(f"--set {item!r}: write DOTTED.KEY=VALUE, e.g. --set method.params.epochs=50")
+        try:
+            values[target.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from None
+    return with_values(config, values, source="--set")
+
+
+def with_values(config: RunConfig, values: dict[str, Any], *, source: str = "--set") -> RunConfig:
+    """``config`` with the value at each dotted key of ``values`` (as :func:`with_overrides`, with
+    the values already parsed; sweeps use it), checked against the schema."""
+    raw = resolve_config(config, require_roots=False)
+    for target, value in values.items():
+        keys = [k.strip() for k in target.split(".")]
         node: Any = raw
         for depth, key in enumerate(keys[:-1]):
             if node.get(key) is None:
                 node[key] = {}
             node = node[key]
             if not isinstance(node, dict):
-                raise ConfigError(f"--set {item!r}: {'.'.join(keys[: depth + 1])} is a value, not a section")
-        try:
-            node[keys[-1]] = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from None
-    return config_from_dict(raw, base_dir=Path.cwd(), source="--set")
+                raise ConfigError(f"{source} {target!r}: {'.'.join(keys[: depth + 1])} is a value, not a section")
+        node[keys[-1]] = value
+    return config_from_dict(raw, base_dir=Path.cwd(), source=source)
 
 
 def with_seeds(config: RunConfig, seeds: list[int]) -> RunConfig:
@@ -300,7 +324,7 @@ def resolve_config(config: RunConfig, *, require_roots: bool = True) -> dict[str
 
 def result_relevant(resolved: dict[str, Any]) -> dict[str, Any]:
     """The part of a resolved config that determines fold predictions (for restart checks)."""
-    added_later = {"precision": "32"}  # keys newer than some run directories: their value then
+    added_later = {"precision": "32", "sweep": None}  # keys newer than some run directories: their value then
     return {k: v for k, v in {**added_later, **resolved}.items() if k not in RESULT_NEUTRAL_KEYS}
 
 

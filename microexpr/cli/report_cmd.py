@@ -24,6 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def report(args: argparse.Namespace) -> int:
     from ..report import build_report, write_report
+    from ..runs.sweeps import is_sweep
+
+    if is_sweep(args.run_dir):  # a sweep folder: one table of its points, mean +- std over seeds
+        from ..report.tables import render
+        from ..runs.sweeps import sweep_table
+
+        print(render([sweep_table(args.run_dir)], markdown=args.markdown))
+        return 0
 
     text = build_report(args.run_dir, markdown=args.markdown)
     path = write_report(args.run_dir)

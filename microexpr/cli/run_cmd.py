@@ -58,6 +58,19 @@ def run(args: argparse.Namespace) -> int:
         config = with_seeds(config, args.seeds)
     config = with_compute_options(config, args)
     run_dir = args.out if args.out is not None else Path("runs") / config.name
+    if config.sweep is not None:
+        from ..report.tables import render
+        from ..runs import execute_sweep
+        from ..runs.sweeps import sweep_table
+
+        sweep = execute_sweep(config, run_dir, progress=not args.quiet)
+        for point in sweep.points.values():
+            write_report(point.run_dir)
+        print(render([sweep_table(sweep.root)], markdown=False))
+        n_done = sum(len(p.computed) for p in sweep.points.values())
+        print(f"sweep directory: {sweep.root} ({len(sweep.points)} points, {n_done} fold(s) computed); "
+              f"`microexpr report {sweep.root}` prints this table again")
+        return 0
     result = execute_run(config, run_dir, progress=not args.quiet)
     write_report(result.run_dir)
     print(build_report(result.run_dir))

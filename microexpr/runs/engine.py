@@ -85,12 +85,75 @@ def execute_run(
     ``data`` lets a caller supply the labelled clip table directly instead of reading the
     config's datasets (its ``data.datasets`` roots are then not needed).
     Raises :class:`ConfigError` if ``run_dir`` holds a run with a different config or
-    different clips.
+    different clips. A config with a ``sweep`` section is run by :func:`execute_sweep`.
     """
-    paths = RunPaths(Path(run_dir))
+    if config.sweep is not None:
+        raise ConfigError(f"config {config.name!r} has a sweep section: run it with execute_sweep (`microexpr run` "
+                          "does so), which gives each of its points a run directory")
+    with contextlib.ExitStack() as stack:
+        prepared = _prepare(config, Path(run_dir), data, progress, stack)
+        with run_logging(prepared.paths.log) as log:
+            computed = dispatch(prepared.jobs, config, log=log, progress=progress)
+        return _finish(prepared, computed)
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: its folder, and each point's name and :class:`RunResult`."""
+
+    root: Path
+    points: dict[str, RunResult]
+
+
+def execute_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *, progress: bool = True,
+                  data: RunData | None = None) -> SweepResult:
+    """Run every point of ``config``'s sweep (methods x parameter grid; each point with all the
+    config's seeds) as ONE job on the config's executor: ``OUT/<point>/`` is an ordinary,
+    resumable run directory, ``OUT/sweep.json`` lists the points (``microexpr report OUT``
+    lays them out as one table, mean +- std over seeds)."""
+    from .sweeps import expand_sweep, write_sweep_index
+
+    root = Path(out_dir)
+    check_writable(root, "sweep directory (--out)")
+    points = expand_sweep(config)
+    if data is None:
+        with run_logging(root / "sweep.log") as log:
+            data = load_run_data(points[0][1], log)  # every point reads the same data section
+    with contextlib.ExitStack() as stack:
+        prepared = [_prepare(cfg, root / name, data, progress, stack) for name, cfg in points]
+        jobs = [job for prep in prepared for job in prep.jobs]
+        with run_logging(root / "sweep.log") as log:
+            log.info("sweep %s: %d point(s), %d unit(s) of work on executor %s", config.name, len(points), len(jobs),
+                     config.executor)
+            computed = dispatch(jobs, config, log=log, progress=progress, per_run_logs=True)
+        results = {name: _finish(prep, [c for c in computed if c[0] == prep.paths.root])
+                   for (name, _), prep in zip(points, prepared)}
+    write_sweep_index(root, config, points)
+    return SweepResult(root, results)
+
+
+@dataclass
+class _Prepared:
+    config: RunConfig
+    paths: RunPaths
+    data: RunData
+    folds: list[Fold]
+    slugs: dict[str, str]
+    notes: list[str]
+    compute: Any
+    jobs: list["UnitJob"]
+    skipped: list[tuple[int, str]]
+
+
+def _prepare(config: RunConfig, run_dir: Path, data: RunData | None, progress: bool,
+             stack: contextlib.ExitStack) -> _Prepared:
+    """Bind ``run_dir`` to the run (lock held on ``stack`` until the caller is done, config and
+    clips checked and written, folds made and verified) and plan the units still to compute."""
+    paths = RunPaths(run_dir)
     resolved = resolve_config(config, require_roots=data is None)
     check_writable(paths.root, "run directory (--out)")
-    with _run_logging(paths.log) as log, run_lock(paths.root, log):
+    with run_logging(paths.log) as log:
+        stack.enter_context(run_lock(paths.root, log))
         _check_same_run(paths, resolved)
         config_text = dump_config(resolved)
         atomic_write_text(paths.config, config_text)
@@ -124,10 +187,15 @@ def execute_run(
             jobs += plan_units(config, paths.root, data, pending, slugs, seed, config_text, progress)
         if jobs:
             warm_inputs(config, data, ctx, log)  # cached inputs reach every unit by path, computed once
-        computed = dispatch(jobs, config, log=log, progress=progress)
+    return _Prepared(config, paths, data, folds, slugs, notes, compute, jobs, skipped)
+
+
+def _finish(prep: _Prepared, computed: list[tuple[Any, ...]]) -> RunResult:
+    """Pool the fold files of a prepared run into ``predictions.csv`` and ``metrics.json``."""
+    config, paths, data, folds, slugs = prep.config, prep.paths, prep.data, prep.folds, prep.slugs
+    with run_logging(paths.log) as log:
         frames = [read_fold_file(paths.fold_file(seed, slugs[f.name]), f, data.classes)
                   for seed in config.seeds for f in folds]
-
         predictions = pd.concat(frames, ignore_index=True)
         atomic_write_text(paths.predictions, predictions.to_csv(index=False, float_format="%.17g"))
         header = {
@@ -135,9 +203,9 @@ def execute_run(
             "method": config.method.name,
             "protocol": config.protocol.name,
             "synthetic": bool(config.data.synthetic or data.synthetic),
-            "notes": notes + list(data.notes),
+            "notes": prep.notes + list(data.notes),
             "microexpr": provenance(),
-            "compute": compute.describe(),
+            "compute": prep.compute.describe(),
         }
         metrics = summarise(predictions, data.classes, seeds=config.seeds, with_per_fold_mean=config.per_fold_mean, header=header)
         if config.audit.test_every:
@@ -150,7 +218,8 @@ def execute_run(
         atomic_write_json(paths.metrics, metrics)
         o = metrics["overall"]
         log.info("finished: N=%d acc=%.4f uf1=%.4f uar=%.4f", o["n"], o["acc"], o["uf1"], o["uar"])
-    return RunResult(paths.root, metrics, predictions, folds, computed, skipped)
+    pairs = [(c[-2], c[-1]) for c in computed]
+    return RunResult(paths.root, metrics, predictions, folds, pairs, prep.skipped)
 
 
 # --------------------------------------------------------------------------- folds
@@ -293,12 +362,15 @@ def warm_inputs(config: RunConfig, data: RunData, ctx: RunContext, log: logging.
         method.prepare_inputs(data.table, ctx)
 
 
-def dispatch(jobs: list[UnitJob], config: RunConfig, *, log: logging.Logger, progress: bool) -> list[tuple[int, str]]:
-    """Run ``jobs`` on the config's executor (:mod:`microexpr.runs.executors`); the pairs computed."""
+def dispatch(jobs: list[UnitJob], config: RunConfig, *, log: logging.Logger, progress: bool,
+             per_run_logs: bool = False) -> list[tuple[Any, ...]]:
+    """Run ``jobs`` on the config's executor (:mod:`microexpr.runs.executors`); the pairs computed
+    (``(seed, fold)``; with ``per_run_logs``, for sweeps, ``(run_dir, seed, fold)`` and each
+    unit's lines go to its own run's ``run.log``)."""
     from .executors import run_jobs
 
     return run_jobs(jobs, config.executor, workers=config.n_jobs, address=config.ray_address, log=log,
-                    progress=progress)
+                    progress=progress, per_run_logs=per_run_logs)
 
 
 def _audit_recorders(config: RunConfig, tests: list[pd.DataFrame]) -> list[AuditRecorder] | None:
@@ -484,7 +556,7 @@ def _write_folds_json(paths: RunPaths, config: RunConfig, folds: list[Fold], slu
 
 
 @contextlib.contextmanager
-def _run_logging(path: Path) -> Iterator[logging.Logger]:
+def run_logging(path: Path) -> Iterator[logging.Logger]:
     """Append this execution's log to ``run.log`` (a FileHandler on the ``microexpr`` logger)."""
     logger = logging.getLogger(LOGGER_NAME)
     handler = logging.FileHandler(path, mode="a", encoding="utf-8")

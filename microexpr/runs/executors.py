@@ -46,12 +46,21 @@ FAILPOINT_ENV = "MICROEXPR_FAILPOINT_KILL_UNIT"
 
 
 def run_jobs(jobs: Sequence[UnitJob], executor: str, *, workers: int | None, address: str | None,
-             log: logging.Logger, progress: bool) -> list[tuple[int, str]]:
-    """Run every unit on ``executor``; the ``(seed, fold)`` pairs computed, in job order."""
+             log: logging.Logger, progress: bool, per_run_logs: bool = False) -> list[tuple[Any, ...]]:
+    """Run every unit on ``executor``; the ``(seed, fold)`` pairs computed, in job order, or with
+    ``per_run_logs`` (sweeps: units of several runs) ``(run_dir, seed, fold)`` and each local
+    unit's log lines in its own run's ``run.log`` (workers always log there)."""
     if not jobs:
         return []
     if executor == "local":
-        return _run_local(jobs, progress)
+        triples = _run_local(jobs, progress, per_run_logs)
+    else:
+        triples = _run_elsewhere(jobs, executor, workers, address, log, progress)
+    return triples if per_run_logs else [(seed, fold) for _, seed, fold in triples]
+
+
+def _run_elsewhere(jobs: Sequence[UnitJob], executor: str, workers: int | None, address: str | None,
+                   log: logging.Logger, progress: bool) -> list[tuple[Any, ...]]:
     n = max(1, min(int(workers or os.cpu_count() or 1), len(jobs)))
     log.info("executor %s: %d unit(s) of work on %s", executor, len(jobs),
              f"{n} worker process(es)" if executor == "processes" else f"Ray ({address or 'local instance'})")
@@ -68,13 +77,18 @@ def _bar(total: int, progress: bool, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="unit", disable=not progress)
 
 
-def _run_local(jobs: Sequence[UnitJob], progress: bool) -> list[tuple[int, str]]:
-    done: list[tuple[int, str]] = []
+def _run_local(jobs: Sequence[UnitJob], progress: bool, per_run_logs: bool) -> list[tuple[Any, ...]]:
+    import contextlib
+
+    from .engine import run_logging
+
+    done: list[tuple[Any, ...]] = []
     bar = _bar(len(jobs), progress and len(jobs) > 1, jobs[0].config.name)
     try:
         for job in jobs:
             bar.set_postfix_str(job.describe())
-            done += run_unit(job)
+            with run_logging(Path(job.run_dir) / "run.log") if per_run_logs else contextlib.nullcontext():
+                done += [(job.run_dir, seed, fold) for seed, fold in run_unit(job)]
             bar.update(1)
     finally:
         bar.close()
@@ -120,11 +134,11 @@ def _failpoint() -> None:
 # --------------------------------------------------------------------------- processes
 
 
-def _run_processes(jobs: Sequence[UnitJob], n: int, log: logging.Logger, progress: bool) -> list[tuple[int, str]]:
+def _run_processes(jobs: Sequence[UnitJob], n: int, log: logging.Logger, progress: bool) -> list[tuple[Any, ...]]:
     import multiprocessing
 
     threads = max(1, (os.cpu_count() or 1) // n)
-    results: dict[int, list[tuple[int, str]]] = {}
+    results: dict[int, list[tuple[Any, ...]]] = {}
     remaining = list(range(len(jobs)))
     bar = _bar(len(jobs), progress, f"{jobs[0].config.name} ({n} processes)")
     try:
@@ -138,7 +152,7 @@ def _run_processes(jobs: Sequence[UnitJob], n: int, log: logging.Logger, progres
                     for fut in finished:
                         i = futures[fut]
                         try:
-                            results[i] = fut.result()
+                            results[i] = [(jobs[i].run_dir, seed, fold) for seed, fold in fut.result()]
                             bar.update(1)
                         except BrokenProcessPool:
                             broken = True
@@ -164,7 +178,7 @@ def _run_processes(jobs: Sequence[UnitJob], n: int, log: logging.Logger, progres
 
 
 def _run_ray(jobs: Sequence[UnitJob], n: int, address: str | None, log: logging.Logger,
-             progress: bool) -> list[tuple[int, str]]:
+             progress: bool) -> list[tuple[Any, ...]]:
     try:
         import ray
     except ImportError:
@@ -193,7 +207,7 @@ def _run_ray(jobs: Sequence[UnitJob], n: int, address: str | None, log: logging.
                 data_refs[key] = ray.put(job.data)
             refs[task.remote(_without_data(job), data_refs[key], int(max(1, cpus // min(n, len(jobs)))))] = i
         log.info("ray: %d task(s) submitted (num_cpus=1, num_gpus=%s, max_retries=%d)", len(refs), gpus, RETRIES)
-        results: dict[int, list[tuple[int, str]]] = {}
+        results: dict[int, list[tuple[Any, ...]]] = {}
         bar = _bar(len(jobs), progress, f"{jobs[0].config.name} (ray)")
         try:
             pending = list(refs)
@@ -201,7 +215,7 @@ def _run_ray(jobs: Sequence[UnitJob], n: int, address: str | None, log: logging.
                 ready, pending = ray.wait(pending, num_returns=1)
                 for ref in ready:
                     try:
-                        results[refs[ref]] = ray.get(ref)
+                        results[refs[ref]] = [(jobs[refs[ref]].run_dir, seed, fold) for seed, fold in ray.get(ref)]
                     except ray.exceptions.RayTaskError as exc:
                         cause = getattr(exc, "cause", None)
                         raise (cause if isinstance(cause, BaseException) else exc) from None
