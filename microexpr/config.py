@@ -23,6 +23,7 @@ A run config says everything a run does (see docs/CONTRACTS.md for a full exampl
     precision: "32"                  # 32 | bf16 | 16-mixed (CUDA only)
     executor: local                  # local | processes | ray: where folds run (microexpr.runs.executors)
     ray_address: null                # executor ray: null starts a local Ray, "auto" or HOST:PORT joins one
+    threads: null                    # PyTorch threads per unit; null: PyTorch's default locally, cores/workers in workers
     sweep:                           # optional: one run directory per point, all scheduled as one job
       methods: [logistic, majority]
       grid: {method.params.C: [0.1, 1.0]}
@@ -42,7 +43,10 @@ Decisions where the spec is silent:
   with different values of these keys resumes; any other difference is refused. ``device`` is
   among them: a run that died on a GPU may be finished on the CPU (results differ by
   floating-point rounding only; the run log records the device of every execution and
-  ``metrics.json`` that of the last). ``precision`` changes results and is not.
+  ``metrics.json`` that of the last). ``precision`` changes results and is not. ``threads`` is
+  neutral too although, like the device, it can move floating-point sums (PyTorch splits
+  reductions by thread): set it (e.g. ``threads: 1``) to get bit-identical folds from every
+  executor.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ METRIC_NAMES: tuple[str, ...] = ("acc", "uar", "uf1", "macro_f1", "f1", "macro_p
 _FLOAT_LITERAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 RESULT_NEUTRAL_KEYS: tuple[str, ...] = ("description", "paper_reference", "seeds", "cache_dir", "n_jobs", "per_fold_mean",
-                                         "device", "executor", "ray_address")
+                                         "device", "executor", "ray_address", "threads")
 """Top-level keys whose change does not alter fold predictions (a restart may differ in them)."""
 
 EXECUTORS: tuple[str, ...] = ("local", "processes", "ray")
@@ -155,6 +159,7 @@ class RunConfig:
     precision: Union[str, int] = "32"
     executor: str = "local"
     ray_address: Union[str, None] = None
+    threads: Union[int, None] = None
     sweep: Union[SweepConfig, None] = None
     per_fold_mean: bool = False
     paper_reference: Union[PaperReference, None] = None
@@ -370,6 +375,8 @@ def _check_values(cfg: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: device {cfg.device!r} unknown; use one of {DEVICES_HELP}")
     if str(cfg.precision) not in PRECISIONS:
         raise ConfigError(f"{source}: precision {cfg.precision!r} unknown; use one of {PRECISIONS}")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise ConfigError(f"{source}: threads must be >= 1 or null, got {cfg.threads}")
     if cfg.executor not in EXECUTORS:
         raise ConfigError(f"{source}: executor {cfg.executor!r} unknown; use one of {EXECUTORS}")
     unknown_opts = [k for k in cfg.data.options if k not in cfg.data.datasets and k not in cfg.data.aux]

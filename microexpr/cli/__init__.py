@@ -73,14 +73,15 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 def with_compute_options(config: "object", args: argparse.Namespace) -> "object":
-    """``config`` with the command line's ``--device``, ``--precision``, ``--executor`` and
-    ``--address`` where given (checked like the config's own keys)."""
+    """``config`` with the command line's ``--device``, ``--precision``, ``--executor``,
+    ``--address`` and ``--threads`` where given (checked like the config's own keys)."""
     import dataclasses
 
     from ..config import EXECUTORS, _check_values
 
     changes = {key: getattr(args, attr) for key, attr in (("device", "device"), ("precision", "precision"),
-                                                           ("executor", "executor"), ("ray_address", "address"))
+                                                           ("executor", "executor"), ("ray_address", "address"),
+                                                           ("threads", "threads"))
                if getattr(args, attr, None) is not None}
     if not changes:
         return config

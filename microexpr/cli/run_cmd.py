@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="training precision (default: the config's, 32)")
     p.add_argument("--executor", default=None, choices=("local", "processes", "ray"),
                    help="where folds run: this process, worker processes, or a Ray cluster (default: the config's, local)")
+    p.add_argument("--threads", default=None, type=int, metavar="N",
+                   help="PyTorch threads per unit of work (default: PyTorch's own locally, cores/workers in workers)")
     p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
                    help="with --executor ray: the cluster to join (default: start a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

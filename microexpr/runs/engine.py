@@ -370,7 +370,7 @@ def dispatch(jobs: list[UnitJob], config: RunConfig, *, log: logging.Logger, pro
     from .executors import run_jobs
 
     return run_jobs(jobs, config.executor, workers=config.n_jobs, address=config.ray_address, log=log,
-                    progress=progress, per_run_logs=per_run_logs)
+                    progress=progress, per_run_logs=per_run_logs, threads=config.threads)
 
 
 def _audit_recorders(config: RunConfig, tests: list[pd.DataFrame]) -> list[AuditRecorder] | None:

@@ -9,8 +9,8 @@ missing. We use the engines that exist for this and write no scheduler:
 - ``local`` — in this process, one unit after another (the default; what CI tests most).
 - ``processes`` — a :class:`concurrent.futures.ProcessPoolExecutor` of ``n_jobs`` workers
   (default: one per core), started with ``spawn`` (no fork of a process that holds OpenMP or
-  CUDA state). Each worker uses ``cores // workers`` PyTorch threads and one preprocessing
-  process; the parent fills the inputs cache first for methods that declare their input. A
+  CUDA state). Each worker uses ``threads`` PyTorch threads (default ``cores // workers``) and
+  one preprocessing process; the parent fills the inputs cache first for methods that declare their input. A
   worker that dies (killed, out of memory) breaks the pool: its units are resubmitted to a
   fresh pool, up to :data:`RETRIES` times.
 - ``ray`` — each unit a Ray task declaring ``num_cpus=1`` (and ``num_gpus=1`` when the run's
@@ -46,28 +46,38 @@ FAILPOINT_ENV = "MICROEXPR_FAILPOINT_KILL_UNIT"
 
 
 def run_jobs(jobs: Sequence[UnitJob], executor: str, *, workers: int | None, address: str | None,
-             log: logging.Logger, progress: bool, per_run_logs: bool = False) -> list[tuple[Any, ...]]:
+             log: logging.Logger, progress: bool, per_run_logs: bool = False,
+             threads: int | None = None) -> list[tuple[Any, ...]]:
     """Run every unit on ``executor``; the ``(seed, fold)`` pairs computed, in job order, or with
     ``per_run_logs`` (sweeps: units of several runs) ``(run_dir, seed, fold)`` and each local
-    unit's log lines in its own run's ``run.log`` (workers always log there)."""
+    unit's log lines in its own run's ``run.log`` (workers always log there). ``threads``: PyTorch
+    threads per unit (default: PyTorch's own in this process, cores/workers in workers)."""
     if not jobs:
         return []
     if executor == "local":
-        triples = _run_local(jobs, progress, per_run_logs)
+        import torch
+
+        before = torch.get_num_threads()
+        try:
+            if threads:
+                torch.set_num_threads(threads)
+            triples = _run_local(jobs, progress, per_run_logs)
+        finally:
+            torch.set_num_threads(before)
     else:
-        triples = _run_elsewhere(jobs, executor, workers, address, log, progress)
+        triples = _run_elsewhere(jobs, executor, workers, address, log, progress, threads)
     return triples if per_run_logs else [(seed, fold) for _, seed, fold in triples]
 
 
 def _run_elsewhere(jobs: Sequence[UnitJob], executor: str, workers: int | None, address: str | None,
-                   log: logging.Logger, progress: bool) -> list[tuple[Any, ...]]:
+                   log: logging.Logger, progress: bool, threads: int | None) -> list[tuple[Any, ...]]:
     n = max(1, min(int(workers or os.cpu_count() or 1), len(jobs)))
     log.info("executor %s: %d unit(s) of work on %s", executor, len(jobs),
              f"{n} worker process(es)" if executor == "processes" else f"Ray ({address or 'local instance'})")
     if executor == "processes":
-        return _run_processes(jobs, n, log, progress)
+        return _run_processes(jobs, n, log, progress, threads or max(1, (os.cpu_count() or 1) // n))
     if executor == "ray":
-        return _run_ray(jobs, n, address, log, progress)
+        return _run_ray(jobs, n, address, log, progress, threads)
     raise ConfigError(f"executor {executor!r} unknown; use local, processes or ray")
 
 
@@ -134,10 +144,10 @@ def _failpoint() -> None:
 # --------------------------------------------------------------------------- processes
 
 
-def _run_processes(jobs: Sequence[UnitJob], n: int, log: logging.Logger, progress: bool) -> list[tuple[Any, ...]]:
+def _run_processes(jobs: Sequence[UnitJob], n: int, log: logging.Logger, progress: bool,
+                   threads: int) -> list[tuple[Any, ...]]:
     import multiprocessing
 
-    threads = max(1, (os.cpu_count() or 1) // n)
     results: dict[int, list[tuple[Any, ...]]] = {}
     remaining = list(range(len(jobs)))
     bar = _bar(len(jobs), progress, f"{jobs[0].config.name} ({n} processes)")
@@ -178,7 +188,7 @@ def _run_processes(jobs: Sequence[UnitJob], n: int, log: logging.Logger, progres
 
 
 def _run_ray(jobs: Sequence[UnitJob], n: int, address: str | None, log: logging.Logger,
-             progress: bool) -> list[tuple[Any, ...]]:
+             progress: bool, threads: int | None) -> list[tuple[Any, ...]]:
     try:
         import ray
     except ImportError:
@@ -205,7 +215,8 @@ def _run_ray(jobs: Sequence[UnitJob], n: int, address: str | None, log: logging.
             key = id(job.data)
             if key not in data_refs:  # one copy of each run's clips in the object store
                 data_refs[key] = ray.put(job.data)
-            refs[task.remote(_without_data(job), data_refs[key], int(max(1, cpus // min(n, len(jobs)))))] = i
+            per_unit = threads or int(max(1, cpus // min(n, len(jobs))))
+            refs[task.remote(_without_data(job), data_refs[key], per_unit)] = i
         log.info("ray: %d task(s) submitted (num_cpus=1, num_gpus=%s, max_retries=%d)", len(refs), gpus, RETRIES)
         results: dict[int, list[tuple[Any, ...]]] = {}
         bar = _bar(len(jobs), progress, f"{jobs[0].config.name} (ray)")

@@ -456,7 +456,10 @@ def _kernels_for(models: Sequence[ParallelStreamNet], backend: str, log: logging
 
 def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sampler, bar, kernels, ximg,
                  threads: int, fold_ids: Sequence[int] = (), device: torch.device = torch.device("cpu"),
-                 grouped: bool | None = None) -> list[TrainHistory]:
+                 grouped: bool | None = None, gather: bool | None = None) -> list[TrainHistory]:
+    """Train one chunk of folds. ``grouped`` (one grouped convolution over folds) and ``gather``
+    (images moved to ``device`` once, each step's rows gathered there) default to on off the
+    CPU: what a GPU runs; the tests switch them on for the CPU to check them against fold-by-fold training."""
     Fn = len(models)
     g_data = [s.generator("data") for s in seeds]
     g_drop = [s.generator("dropout") for s in seeds]
@@ -479,6 +482,11 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
     best_loss = np.full(Fn, math.inf)
     best = None
     pooled = net_pooled_size(net, x_all)
+    # Off the CPU without augmentation the images go to the device once per chunk, not once per step.
+    # Dropout masks are still drawn on the CPU from each fold's generator, so a fold sees the same
+    # masks on every device (the price: drawing them is the CPU's share of a GPU step).
+    gather = device.type != "cpu" if gather is None else gather
+    x_dev = x_all.to(device) if gather and augment is None else None
     try:
         for epoch in range(cfg.epochs):
             lr = lr_at(cfg, epoch)
@@ -489,7 +497,11 @@ def _train_chunk(models, x_all, y_all, indices, cfg, seeds, groups, augment, sam
             for k in range(max(len(b) for b in batches)):
                 step_batches = [b[k] if k < len(b) else None for b in batches]
                 if fused is None:
-                    xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)  # drawn on the CPU
+                    if x_dev is not None:  # images already on the device: gather the step's rows there
+                        rows, yb, sizes = _rows_batch(y_all, step_batches)  # padding rows repeat row 0: masked out
+                        xb = x_dev[rows.to(device)]
+                    else:
+                        xb, yb, sizes = _pad_batch(x_all, y_all, step_batches, augment, g_aug)  # augmented on the CPU
                     masks = net.dropout_masks(sizes, g_drop, pooled).to(device) if net.p > 0 else None
                     xb, yb = xb.to(device), yb.to(device)
                     logits = net.forward(xb, sizes, training=True, masks=masks)

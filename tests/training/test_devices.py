@@ -88,14 +88,15 @@ def test_grouped_convolution_forward_equals_one_conv_per_fold():
 
 
 def test_the_device_batched_path_trains_the_models_of_fold_by_fold_training(monkeypatch):
-    """What a GPU runs (eager PyTorch ops, grouped convolution over folds), forced on the CPU,
+    """What a GPU runs (eager PyTorch ops, grouped convolution over folds, each step's rows
+    gathered from images moved once; ragged folds so padding rows exist), forced on the CPU,
     against train_model fold by fold with the same seeds."""
     import microexpr.training.batched as batched
 
+    import functools
+
     x, y, folds, seeds, models = _folds_and_models()
-    original = batched.StackedStreamNet.__init__
-    monkeypatch.setattr(batched.StackedStreamNet, "__init__",
-                        lambda self, ms, device="cpu", grouped=None: original(self, ms, device, True))
+    monkeypatch.setattr(batched, "_train_chunk", functools.partial(batched._train_chunk, grouped=True, gather=True))
     cfg = TrainConfig(epochs=3, lr=5e-5, batch_size=8)
     train_folds_batched(models, x, y, folds, cfg, seeds, fold_chunk=3, backend="eager")
     for f, (idx, s) in enumerate(zip(folds, seeds)):
