@@ -137,8 +137,14 @@ def call(model: nn.Module, x: Inputs) -> torch.Tensor:
 
 
 def to_device(x: Inputs, device: torch.device) -> Inputs:
-    """``x`` (a tensor or a tuple of them) on ``device`` (the same objects when already there)."""
-    return tuple(t.to(device, non_blocking=True) for t in x) if isinstance(x, tuple) else x.to(device, non_blocking=True)
+    """``x`` (a tensor or a tuple of them) on ``device`` (the same objects when already there). To a
+    CUDA device a batch goes through pinned (page-locked) memory, so the copy runs asynchronously."""
+    def move(t: torch.Tensor) -> torch.Tensor:
+        if device.type == "cuda" and t.device.type == "cpu":
+            t = t.pin_memory()
+        return t.to(device, non_blocking=True)
+
+    return tuple(move(t) for t in x) if isinstance(x, tuple) else move(x)
 
 
 def model_device(model: nn.Module) -> torch.device:
