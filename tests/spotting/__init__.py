@@ -1,0 +1,1 @@
+"""Tests of microexpr (imports are absolute: ``from tests.<folder>.<helper> import ...``)."""
