@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "features_cmd",
     "predict_cmd",
     "export_cmd",
+    "spot_cmd",
     "doctor_cmd",
 )
 

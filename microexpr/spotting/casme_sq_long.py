@@ -22,7 +22,7 @@ from ..video.frames import list_frames
 from ..datasets.layouts import ClipSpec, write_frames
 from ..datasets.sheets import read_rows
 from ..errors import DatasetFormatError, DatasetNotFoundError
-from .videos import LongVideos, LongVideoSpec, VideoCollector
+from .videos import LongVideos, LongVideoSpec, VideoCollector, supplied_landmarks
 
 NAME = "casme_sq_long"
 FPS = 30.0
@@ -66,7 +66,7 @@ def read(root: str | Path) -> LongVideos:
             if folder is None or m is None:
                 col.skipped.append((str(vdir), "not a <folder>_<code><stimulus> video folder"))
                 continue
-            keys[(folder, int(m.group(2)))] = col.add_video(sdir.name, vdir.name, list_frames(vdir), FPS)
+            keys[(folder, int(m.group(2)))] = col.add_video(sdir.name, vdir.name, list_frames(vdir), FPS, supplied_landmarks(vdir))
         col.skipped += [(str(p), "not a video folder") for p in sdir.iterdir() if not p.is_dir()]
     for n, r in enumerate(read_rows(sheet, codes_sheet), start=1):
         if not r or r[0] is None or not str(r[0]).strip():
@@ -109,8 +109,8 @@ def write_fake_layout(root: Path, videos: Sequence[LongVideoSpec]) -> Path:
         code = int(v.extra.get("code", 101 + len(names)))
         names[code] = v.video
         vdir = root / "rawpic" / v.subject / f"{folder}_{code:04d}{v.extra.get('stimulus', v.video)}"
-        write_frames(vdir, ClipSpec(v.subject, v.video, v.frames, first_frame_number=v.first_frame_number),
-                     lambda n: f"img{n}.jpg")
+        write_frames(vdir, ClipSpec(v.subject, v.video, v.frames, first_frame_number=v.first_frame_number,
+                                    landmarks=v.landmarks), lambda n: f"img{n}.jpg")
         for k, (kind, onset, apex, offset, emotion) in enumerate(v.intervals, start=1):
             codes.append([participant, f"{v.video}_{k}", onset, 0 if apex is None else apex, offset, "12",
                           emotion, f"{kind}-expression", emotion])

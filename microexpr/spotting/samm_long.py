@@ -19,7 +19,7 @@ from ..datasets.layouts import ClipSpec, write_frames
 from ..datasets.sheets import norm_header, read_rows
 from ..errors import DatasetFormatError, DatasetNotFoundError
 from ..video.frames import list_frames
-from .videos import LongVideos, LongVideoSpec, VideoCollector
+from .videos import LongVideos, LongVideoSpec, VideoCollector, supplied_landmarks
 
 NAME = "samm_long"
 FPS = 200.0
@@ -41,7 +41,7 @@ def read(root: str | Path) -> LongVideos:
         if not subject.isdigit() or "_" not in vdir.name:
             col.skipped.append((str(vdir), "not a <sss>_<n> video folder"))
             continue
-        keys[vdir.name] = col.add_video(subject, vdir.name, list_frames(vdir), FPS)
+        keys[vdir.name] = col.add_video(subject, vdir.name, list_frames(vdir), FPS, supplied_landmarks(vdir))
     rows = read_rows(sheet)
     header_at = next((i for i, r in enumerate(rows) if all(h in {norm_header(c) for c in r} for h in REQUIRED)), None)
     if header_at is None:
@@ -76,7 +76,8 @@ def write_fake_layout(root: Path, videos: Sequence[LongVideoSpec]) -> Path:
                  "Action Units", "Notes"])
     for v in videos:
         write_frames(root / "SAMM_longvideos" / v.video, ClipSpec(v.subject, v.video, v.frames,
-                                                                  first_frame_number=v.first_frame_number),
+                                                                  first_frame_number=v.first_frame_number,
+                                                                  landmarks=v.landmarks),
                      lambda n, name=v.video: f"{name}_{n:04d}.jpg")
         for k, (kind, onset, apex, offset, _emotion) in enumerate(v.intervals, start=1):
             rows.append([v.subject, f"{v.video}_{k}", 1, onset, -1 if apex is None else apex, offset,

@@ -5,7 +5,8 @@ like the clip tables), ``video``, ``key`` (``<subject>/<video>``), ``frames`` (f
 paths in natural order), ``fps``. ``truths``: one row per annotated expression — ``key``,
 ``type`` (micro | macro), ``onset``, ``apex`` (or -1 when not annotated), ``offset`` as
 0-based POSITIONS in ``frames`` (readers convert the sheets' frame numbers once), ``emotion``
-and ``source`` (the sheet row it came from). Every video of a copy is listed, also those
+and ``source`` (the sheet row it came from). ``landmarks``: a ``landmarks68.npy`` beside the
+frames ((n_frames, 68, 2), as the clip layouts allow; the synthetic videos have one), else None. Every video of a copy is listed, also those
 without any expression: they count for false positives as in MEGC.
 """
 
@@ -21,7 +22,7 @@ from ..datasets.base import frame_number
 from ..errors import DatasetFormatError
 from .metric import Interval
 
-VIDEO_COLUMNS = ("dataset", "subject", "video", "key", "frames", "fps")
+VIDEO_COLUMNS = ("dataset", "subject", "video", "key", "frames", "fps", "landmarks")
 TRUTH_COLUMNS = ("key", "type", "onset", "apex", "offset", "emotion", "source")
 
 
@@ -55,7 +56,7 @@ class VideoCollector:
         self.skipped: list[tuple[str, str]] = []
         self._numbers: dict[str, dict[int, int]] = {}
 
-    def add_video(self, subject: str, video: str, frames: list[Path], fps: float) -> str:
+    def add_video(self, subject: str, video: str, frames: list[Path], fps: float, landmarks: str | None = None) -> str:
         key = f"{self.dataset}/{subject}/{video}"
         if not frames:
             raise DatasetFormatError(f"{self.dataset}: video folder for {key} holds no frames")
@@ -68,7 +69,7 @@ class VideoCollector:
                 f"({len(gaps)} gap(s) in {Path(frames[0]).parent}); restore the missing files from the original copy")
         self._numbers[key] = {n: i for i, n in enumerate(numbers)}
         self.videos.append({"dataset": self.dataset, "subject": f"{self.dataset}/{subject}", "video": video, "key": key,
-                            "frames": tuple(str(p) for p in frames), "fps": float(fps)})
+                            "frames": tuple(str(p) for p in frames), "fps": float(fps), "landmarks": landmarks})
         return key
 
     def add_truth(self, key: str, kind: str, onset: int, apex: int | None, offset: int, emotion: Any, source: str) -> None:
@@ -93,6 +94,12 @@ class VideoCollector:
                           truths.sort_values(["key", "onset"]).reset_index(drop=True), self.skipped)
 
 
+def supplied_landmarks(folder: Path) -> str | None:
+    """``landmarks68.npy`` beside a video's frames, if there is one."""
+    path = Path(folder) / "landmarks68.npy"
+    return str(path) if path.is_file() else None
+
+
 @dataclass
 class LongVideoSpec:
     """One long video to write in a native layout (tests, the synthetic generator).
@@ -107,3 +114,4 @@ class LongVideoSpec:
     intervals: list[tuple[str, int, int | None, int, str]] = field(default_factory=list)
     first_frame_number: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    landmarks: Any = None  # (n_frames, 68, 2): written as landmarks68.npy beside the frames
