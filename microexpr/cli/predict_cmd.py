@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=3, metavar="K", help="number of candidate intervals listed (default 3)")
     p.add_argument("--apex-method", default="flow_peak", choices=("flow_peak", "middle", "dc_rois"),
                    help="how the apex is spotted inside a window (default flow_peak)")
+    p.add_argument("--spotter", default="window", metavar="NAME",
+                   help="window (default: sliding windows, the best --top intervals) or a registered spotter, e.g. "
+                        "roi_flow: every spotted micro/macro interval, each micro one classified (microexpr spot)")
     p.add_argument("--visualise", type=Path, default=None, metavar="DIR",
                    help="write apex frame with landmarks, flow image and probability chart PNGs here")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write the JSON here instead of stdout")
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.visualise, "--visualise")
     result = predict(args.path, args.model, onset=args.onset, apex=args.apex, fps=args.fps, window_s=args.window,
                      stride_s=args.stride, top_k=args.top, apex_method=args.apex_method, progress=not args.quiet,
-                     visualise_dir=args.visualise, device=args.device)
+                     visualise_dir=args.visualise, device=args.device, spotter=args.spotter)
     text = json.dumps(result, indent=2)
     if args.out is not None:
         atomic_write_text(args.out, text + "\n")

@@ -191,6 +191,8 @@ def predict(
     progress: bool = True,
     visualise_dir: str | os.PathLike[str] | None = None,
     device: str | None = None,
+    spotter: str = "window",
+    spotter_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the model on the video or frame folder ``path``; the JSON-ready result (see the CLI doc).
 
@@ -212,8 +214,14 @@ def predict(
 
     compute = compute_for(device)
     with using(compute):
-        result = _predict(path, model, onset, apex, fps, window_s, stride_s, top_k, apex_method, progress, visualise_dir,
-                          t_all)
+        if spotter != "window" and onset is None and apex is None:
+            from .spotted import spot_then_recognise
+
+            result = spot_then_recognise(path, model, spotter, spotter_params or {}, fps=fps, progress=progress,
+                                         visualise_dir=visualise_dir, t_all=t_all)
+        else:
+            result = _predict(path, model, onset, apex, fps, window_s, stride_s, top_k, apex_method, progress,
+                              visualise_dir, t_all)
     result["device"] = str(compute.device)
     return result
 
