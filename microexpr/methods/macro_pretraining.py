@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError, ModelError
+from ..inputs.apex_transform import check_colour, crops_tensor
 from ..labels import MACRO5, apply_scheme
 from ..models.layers import ImageNetStandardise
 from ..models.resnet10 import PreActResNet10, micro_attention_resnet10, resnet10
@@ -52,12 +53,11 @@ class ApexInput:
     colour: str = "grey"
 
     def __post_init__(self) -> None:
-        if self.colour not in ("grey", "rgb"):
-            raise ConfigError(f"colour must be 'grey' or 'rgb', got {self.colour!r}")
+        check_colour(self.colour)
 
     @property
     def in_chans(self) -> int:
-        return 3 if self.colour == "rgb" else 1
+        return check_colour(self.colour)
 
     def images(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Apex face crops (n, size, size[, 3]) uint8, from the cached inputs layer."""
@@ -68,17 +68,7 @@ class ApexInput:
 
     def tensor(self, images: np.ndarray) -> torch.Tensor:
         """Apex crops as a float tensor (n, in_chans, size, size), pixel values 0-255."""
-        arr = np.asarray(images)
-        if arr.ndim == 3:
-            arr = arr[:, None]
-        elif arr.ndim == 4 and arr.shape[-1] in (1, 3):
-            arr = arr.transpose(0, 3, 1, 2)
-        if arr.ndim != 4 or arr.shape[1] != self.in_chans or arr.shape[2] != self.size or arr.shape[3] != self.size:
-            raise ModelError(
-                f"apex crops have shape {np.asarray(images).shape}; expected (n, {self.size}, {self.size})"
-                + (" x 3 (colour: rgb)" if self.in_chans == 3 else " (colour: grey)")
-            )
-        return torch.from_numpy(np.ascontiguousarray(arr)).float()
+        return crops_tensor(images, self.colour, size=self.size)
 
 
 @dataclass(frozen=True)
