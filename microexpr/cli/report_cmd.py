@@ -26,6 +26,14 @@ def report(args: argparse.Namespace) -> int:
     from ..report import build_report, write_report
     from ..runs.sweeps import is_sweep
 
+    from ..spotting.engine import is_spot_run
+
+    if is_spot_run(args.run_dir):  # spot runs: one table of every run given, side by side
+        from ..report.tables import render
+        from ..spotting.engine import spot_comparison_table
+
+        print(render([spot_comparison_table([args.run_dir, *args.more_runs])], markdown=args.markdown))
+        return 0
     if is_sweep(args.run_dir):  # a sweep folder: one table of its points, mean +- std over seeds
         from ..report.tables import render
         from ..runs.sweeps import sweep_table

@@ -226,3 +226,43 @@ def spot_table(metrics: dict[str, Any], cfg: SpotConfig) -> Any:
         notes.append("SYNTHETIC long videos: these numbers show that spotting works end to end; they say nothing about "
                      "real data, and the published rows are on the real corpora")
     return Table(f"Spotting: {cfg.name}", header, rows, notes)
+
+
+def is_spot_run(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a ``microexpr spot`` run directory (its metrics name a spotter)."""
+    import json
+
+    m = Path(path) / "metrics.json"
+    try:
+        return m.is_file() and "spotter" in json.loads(m.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+
+
+def spot_comparison_table(run_dirs: list[str | os.PathLike[str]]) -> Any:
+    """Several spot runs side by side (one row per run and dataset: micro, macro, overall F1),
+    e.g. every spotter on the same corpora; the first run's published rows below."""
+    import json
+
+    from ..config import _parse
+    from ..report.tables import Table, fmt
+
+    header = ["Run (spotter)", "Dataset", "Micro F1", "Macro F1", "Overall F1"]
+    rows, notes, first_cfg = [], [], None
+    for d in run_dirs:
+        d = Path(d)
+        m = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
+        cfg = _parse(SpotConfig, yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8")), "", str(d))
+        first_cfg = first_cfg or cfg
+        for ds in [k for k in m if isinstance(m[k], dict) and "overall" in m[k]]:
+            rows.append([f"{d.name} ({m['spotter']})", ds, fmt(m[ds]["micro"]["f1"]), fmt(m[ds]["macro"]["f1"]),
+                         fmt(m[ds]["overall"]["f1"])])
+        if m.get("synthetic") and not any("SYNTHETIC" in n for n in notes):
+            notes.append("SYNTHETIC long videos in at least one run: those numbers say nothing about real data")
+    if first_cfg is not None and first_cfg.reference is not None:
+        for method, per_ds in first_cfg.reference.rows.items():
+            for ds, vals in per_ds.items():
+                rows.append([f"{method} (published)", ds, fmt(vals.get("micro")), fmt(vals.get("macro")),
+                             fmt(vals.get("overall"))])
+        notes.append(f"published rows: {first_cfg.reference.source}")
+    return Table("Spotters compared", header, rows, notes)

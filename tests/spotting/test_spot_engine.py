@@ -83,3 +83,17 @@ def test_random_control_is_reproducible_and_typed():
     a, b = create_spotter("random").spot(video), create_spotter("random").spot(video)
     assert a.intervals == b.intervals and len(a.intervals) == 7  # 20 per minute of a 20 s video
     assert {i.kind for i in a.intervals} == {"micro", "macro"} and all(i.offset < 600 for i in a.intervals)
+
+
+def test_report_lays_several_spot_runs_side_by_side(tiny, tmp_path, capsys):
+    import dataclasses
+
+    cfg, cache = tiny
+    execute_spot(cfg, tmp_path / "roi", progress=False, cache=cache)
+    rnd = dataclasses.replace(cfg, spotter=dataclasses.replace(cfg.spotter, name="random", params={}))
+    m = execute_spot(rnd, tmp_path / "rnd", progress=False, cache=cache)
+    assert main(["report", str(tmp_path / "roi"), str(tmp_path / "rnd")]) == 0
+    out = capsys.readouterr().out
+    assert "roi (roi_flow)" in out and "rnd (random)" in out and "LTP-ML (published)" in out
+    row = next(line for line in out.splitlines() if line.startswith("rnd (random)") and " all " in line)
+    assert row.split()[-1] == f"{m['all']['overall']['f1']:.4f}"
