@@ -164,15 +164,36 @@ def execute_spot(cfg: SpotConfig, run_dir: str | os.PathLike[str], *, progress: 
         data = load_videos(cfg, cache)
         atomic_write_text(root / "truths.csv", data.truths.to_csv(index=False))
         spotter = create_spotter(cfg.spotter.name, cfg.spotter.params)
+        learned = bool(getattr(spotter, "learned", False))
+        crops_memo: dict[str, Any] = {}
+
+        def crops_of(row: Any) -> Any:
+            if row.key not in crops_memo:
+                crops_memo[row.key] = video_crops(row.frames, row.fps, size=cfg.crop_size, landmarks=row.landmarks)
+            return crops_memo[row.key]
+
+        features = _FeatureCache(root / "features", crops_memo) if learned else None
         spotted: dict[str, list[Interval]] = {}
         done = 0
-        for row in tqdm(list(data.videos.itertuples(index=False)), desc=f"spot {cfg.name}", unit="video",
-                        disable=not progress):
+        trained_for: str | None = None
+        rows = list(data.videos.sort_values(["subject", "key"]).itertuples(index=False))
+        for row in tqdm(rows, desc=f"spot {cfg.name}", unit="video", disable=not progress):
             path = videos_dir / f"{file_slug(row.key)}.csv"
             if path.is_file():
                 spotted[row.key] = read_intervals(path)
                 continue
-            result = spotter.spot(video_crops(row.frames, row.fps, size=cfg.crop_size, landmarks=row.landmarks))
+            if learned and trained_for != row.subject:  # leave-one-subject-out: train without this subject
+                train = [r for r in rows if r.subject != row.subject]
+                if not train:
+                    raise ConfigError(f"{cfg.spotter.name} is trained leave-one-subject-out and needs videos of at "
+                                      f"least two subjects; {row.subject} is the only one")
+                log.info("spot %s: training %s without %s on %d video(s)", cfg.name, cfg.spotter.name, row.subject,
+                         len(train))
+                spotter = create_spotter(cfg.spotter.name, cfg.spotter.params)
+                spotter.fit([(crops_of(r), data.intervals(r.key)) for r in train], features=features.get)
+                trained_for = row.subject
+            video = crops_of(row)
+            result = spotter.spot(video, features=features.get) if learned else spotter.spot(video)
             buf = io.BytesIO()
             np.save(buf, result.curve.astype(np.float32), allow_pickle=False)
             atomic_write_bytes(root / "curves" / f"{file_slug(row.key)}.npy", buf.getvalue())
@@ -187,6 +208,30 @@ def execute_spot(cfg: SpotConfig, run_dir: str | os.PathLike[str], *, progress: 
             metrics[ds] = spotting_scores([(spotted[k], data.intervals(k)) for k in keys], cfg.threshold)
         atomic_write_json(root / "metrics.json", metrics)
     return metrics
+
+
+class _FeatureCache:
+    """A learned spotter's per-video features (e.g. SOFTNet's flows), computed once per video and
+    step k and kept in ``RUN_DIR/features/`` (reused by every fold and by a resumed run)."""
+
+    def __init__(self, folder: Path, crops_memo: dict[str, Any]) -> None:
+        self.folder = folder
+        self.memo = crops_memo
+
+    def get(self, video: Any, k: int) -> np.ndarray:
+        from ..inputs.cache import load_cached, save_cached
+        from .softnet import flow_features
+
+        key = next((name for name, v in self.memo.items() if v is video), None)
+        if key is None:
+            return flow_features(video.crops, k)
+        path = self.folder / f"{file_slug(key)}-k{k}.npy"
+        arr = load_cached(path)
+        if arr is None:
+            arr = flow_features(video.crops, k)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            save_cached(path, arr)
+        return arr
 
 
 def intervals_csv(intervals: list[Interval]) -> str:

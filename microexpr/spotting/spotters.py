@@ -23,8 +23,8 @@ those landmarks in crop coordinates.
   ``micro_max_s`` (0.5 s), macro when longer; micro intervals inside a macro one are dropped.
   The eyes are left out on purpose: blinks are the commonest distractor.
 - ``random`` — a control: random intervals at a fixed rate; what the others must beat.
-
-Not implemented yet: a learned spotter (SoftNet, trained leave-one-subject-out).
+- ``softnet`` — SOFTNet, learned (:mod:`microexpr.spotting.softnet`): ``microexpr spot`` trains it
+  leave-one-subject-out.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from ..errors import ConfigError, PreprocessingError
 from ..registry import Registry
 from .metric import Interval
 
-SPOTTERS: Registry[type] = Registry("spotter")
+SPOTTERS: Registry[type] = Registry("spotter", modules=("microexpr.spotting.spotters", "microexpr.spotting.softnet"))
 
 
 def register_spotter(name: str) -> Any:

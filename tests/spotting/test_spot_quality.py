@@ -25,3 +25,14 @@ def test_roi_flow_spots_the_planted_micro_expressions_and_beats_random(tmp_path)
         assert roi[layout]["micro"]["f1"] >= 0.5
     assert roi["all"]["overall"]["f1"] >= rnd["all"]["overall"]["f1"] + 0.4
     assert roi["all"]["micro"]["f1"] >= rnd["all"]["micro"]["f1"] + 0.4
+
+
+@pytest.mark.slow
+def test_softnet_learns_to_spot_leave_one_subject_out(tmp_path):
+    cfg = load_spot_config("softnet_synthetic")
+    soft = execute_spot(cfg, tmp_path / "softnet", progress=False, cache=tmp_path / "cache")
+    rnd = execute_spot(dataclasses.replace(cfg, spotter=dataclasses.replace(cfg.spotter, name="random", params={})),
+                       tmp_path / "random", progress=False, cache=tmp_path / "cache")
+    print("synthetic spotting F1: softnet", {k: round(v["f1"], 3) for k, v in soft["all"].items()})
+    assert soft["all"]["overall"]["f1"] >= rnd["all"]["overall"]["f1"] + 0.25
+    assert soft["all"]["micro"]["f1"] >= 0.4
