@@ -78,7 +78,7 @@ def main() -> int:
         runs = []
         for _ in range(max(1, args.repeats)):
             t = time.perf_counter()
-            result = predict(clip, model, progress=False)
+            result = predict(clip, model, progress=False, spotter="window")  # the sliding-window pipeline
             runs.append((time.perf_counter() - t, result["timings_s"]))
     decode = statistics.median(_decode_only(clip) for _ in range(3))
     runs.sort(key=lambda r: r[0])

@@ -315,6 +315,7 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     from dataclasses import replace
 
     from .runs.engine import run_context, seed_everything
+    from .spotting.spotters import DEFAULT_SPOTTER
 
     seed = int(config.seeds[0])
     seed_everything(seed)
@@ -336,5 +337,6 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
         "synthetic": bool(getattr(data, "synthetic", False) or config.data.synthetic),
         "note": "re-fitted on all clips of the run with its resolved config and first seed; the run's folds "
                 "evaluated the recipe, this model is the deployable one",
+        "spotter": {"name": DEFAULT_SPOTTER, "params": {}},  # what predict spots long videos with
     }
     return save_artefact(out, method.export_payload(), classes=data.classes, training=training)

@@ -34,9 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=3, metavar="K", help="number of candidate intervals listed (default 3)")
     p.add_argument("--apex-method", default="flow_peak", choices=("flow_peak", "middle", "dc_rois"),
                    help="how the apex is spotted inside a window (default flow_peak)")
-    p.add_argument("--spotter", default="window", metavar="NAME",
-                   help="window (default: sliding windows, the best --top intervals) or a registered spotter, e.g. "
-                        "roi_flow: every spotted micro/macro interval, each micro one classified (microexpr spot)")
+    p.add_argument("--spotter", default=None, metavar="NAME",
+                   help="a registered spotter (default: the one the model file names, roi_flow): every spotted "
+                        "micro/macro interval, each micro one classified; or window: the best --top sliding windows")
+    p.add_argument("--truth", nargs="+", default=None, metavar="ONSET:OFFSET",
+                   help="ground-truth intervals (0-based frames) drawn on the --visualise timeline")
     p.add_argument("--visualise", type=Path, default=None, metavar="DIR",
                    help="write apex frame with landmarks, flow image and probability chart PNGs here")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write the JSON here instead of stdout")
@@ -44,6 +46,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="auto | cpu | cuda | cuda:N | mps (default auto: CUDA when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def parse_truths(items: list[str] | None) -> list[tuple[int, int]]:
+    """``ONSET:OFFSET`` items as frame pairs; a malformed one is a ConfigError naming it."""
+    from ..errors import ConfigError
+
+    out = []
+    for item in items or []:
+        a, sep, b = item.partition(":")
+        if not sep or not a.strip().isdigit() or not b.strip().isdigit() or int(b) < int(a):
+            raise ConfigError(f"--truth {item!r}: write ONSET:OFFSET in 0-based frames, e.g. --truth 40:52")
+        out.append((int(a), int(b)))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.visualise, "--visualise")
     result = predict(args.path, args.model, onset=args.onset, apex=args.apex, fps=args.fps, window_s=args.window,
                      stride_s=args.stride, top_k=args.top, apex_method=args.apex_method, progress=not args.quiet,
-                     visualise_dir=args.visualise, device=args.device, spotter=args.spotter)
+                     visualise_dir=args.visualise, device=args.device, spotter=args.spotter,
+                     truths=parse_truths(args.truth))
     text = json.dumps(result, indent=2)
     if args.out is not None:
         atomic_write_text(args.out, text + "\n")

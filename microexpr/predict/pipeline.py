@@ -1,6 +1,11 @@
 """``microexpr predict``: a trained model (flow-image: STSTNet, LAENet, OFF-ApexNet; apex-frame:
 Micro-Attention, ResNet-10) on any video or frame folder.
 
+By default the video is spotted with the spotter the artefact names (:mod:`microexpr.predict.spotted`;
+``export`` writes :data:`microexpr.spotting.spotters.DEFAULT_SPOTTER`) and every micro interval is
+classified. ``spotter="window"`` is the sliding-window search below; ``onset``/``apex`` always
+analyse the one window they give.
+
 Per window of frames (see :mod:`microexpr.predict.windows`): find the face and its 68
 landmarks (dlib, :mod:`microexpr.face`) on the window's first frame (when it has none,
 the nearest frame of the window that has one; a window without any face is listed in
@@ -191,8 +196,9 @@ def predict(
     progress: bool = True,
     visualise_dir: str | os.PathLike[str] | None = None,
     device: str | None = None,
-    spotter: str = "window",
+    spotter: str | None = None,
     spotter_params: dict[str, Any] | None = None,
+    truths: list[tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
     """Run the model on the video or frame folder ``path``; the JSON-ready result (see the CLI doc).
 
@@ -213,22 +219,28 @@ def predict(
     from ..devices import compute_for, using
 
     compute = compute_for(device)
+    artefact = model if isinstance(model, ModelArtefact) else load_artefact(model)
+    if spotter is None:  # the artefact's spotter (export writes the default); artefacts from before: the default
+        from ..spotting.spotters import DEFAULT_SPOTTER
+
+        named = artefact.training.get("spotter") or {}
+        spotter, spotter_params = str(named.get("name", DEFAULT_SPOTTER)), dict(named.get("params") or {})
     with using(compute):
         if spotter != "window" and onset is None and apex is None:
             from .spotted import spot_then_recognise
 
-            result = spot_then_recognise(path, model, spotter, spotter_params or {}, fps=fps, progress=progress,
-                                         visualise_dir=visualise_dir, t_all=t_all)
+            result = spot_then_recognise(path, artefact, spotter, spotter_params or {}, fps=fps, progress=progress,
+                                         visualise_dir=visualise_dir, t_all=t_all, truths=truths or [])
         else:
-            result = _predict(path, model, onset, apex, fps, window_s, stride_s, top_k, apex_method, progress,
-                              visualise_dir, t_all)
+            result = _predict(path, artefact, onset, apex, fps, window_s, stride_s, top_k, apex_method, progress,
+                              visualise_dir, t_all, truths or [])
     result["device"] = str(compute.device)
     return result
 
 
 def _predict(path: Any, model: Any, onset: int | None, apex: int | None, fps: float | None, window_s: float | None,
              stride_s: float | None, top_k: int, apex_method: str, progress: bool, visualise_dir: Any,
-             t_all: float) -> dict[str, Any]:
+             t_all: float, truths: list[tuple[int, int]]) -> dict[str, Any]:
     predictor = Predictor(model, apex_method=apex_method)
     stream = open_frames(path, fps)
     spec = WindowSpec.from_seconds(stream.fps, window_s, stride_s)
@@ -291,7 +303,7 @@ def _predict(path: Any, model: Any, onset: int | None, apex: int | None, fps: fl
         from ..report.figures import timeline
 
         frames_idx = np.array(sorted(predictor.scores))
-        png = timeline(frames_idx, np.array([predictor.scores[f] for f in frames_idx]), intervals, stream.fps)
+        png = timeline(frames_idx, np.array([predictor.scores[f] for f in frames_idx]), intervals, stream.fps, truths)
         intervals[0].setdefault("visualisations", {})["timeline"] = str(atomic_write_bytes(Path(visualise_dir) / "timeline.png", png))
     best = intervals[0]
     timings = {k: round(v, 4) for k, v in predictor.timings.items()}

@@ -35,7 +35,8 @@ CROP_SIZE = 128
 
 
 def spot_then_recognise(path: str | os.PathLike[str], model: Any, spotter: str, params: dict[str, Any], *,
-                        fps: float | None, progress: bool, visualise_dir: Any, t_all: float) -> dict[str, Any]:
+                        fps: float | None, progress: bool, visualise_dir: Any, t_all: float,
+                        truths: list[tuple[int, int]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """The JSON-ready result of spotting ``path`` with ``spotter`` and classifying its micro intervals."""
     predictor = Predictor(model)
     spot = create_spotter(spotter, params)
@@ -108,7 +109,7 @@ def spot_then_recognise(path: str | os.PathLike[str], model: Any, spotter: str, 
         from ..io_utils import atomic_write_bytes
         from ..report.figures import timeline
 
-        png = timeline(np.arange(n), result.curve, [i for i in intervals if i["type"] == "micro"], stream.fps)
+        png = timeline(np.arange(n), result.curve, intervals, stream.fps, list(truths))
         Path(visualise_dir).mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(Path(visualise_dir) / "timeline.png", png)
     art = predictor.artefact

@@ -167,18 +167,25 @@ def comparison_chart(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -
     return _png(fig)
 
 
-def timeline(frames: np.ndarray, score: np.ndarray, intervals: Sequence[dict[str, Any]], fps: float) -> bytes:
-    """The motion score over the video (``frames`` indices) with the chosen intervals shaded."""
+def timeline(frames: np.ndarray, score: np.ndarray, intervals: Sequence[dict[str, Any]], fps: float,
+             truths: Sequence[tuple[int, int]] = ()) -> bytes:
+    """The motion score over the video (``frames`` indices) with the chosen intervals shaded and,
+    when given, the ground-truth intervals (``truths``: onset, offset frames) as green bands below."""
     fig, axes = _figure("timeline", 1)
     ax = axes[0]
+    for on, off in truths:
+        ax.axvspan(on / fps, off / fps, ymin=0.0, ymax=0.08, color="#2ca02c", alpha=0.8)
     ax.plot(np.asarray(frames) / fps, score, color="#1f77b4", linewidth=1.2, label="motion score")
     for rank, it in enumerate(intervals, 1):
+        apex = it["onset"] if it.get("apex") is None else it["apex"]
         ax.axvspan(it["onset"] / fps, it["offset"] / fps, color="#ff7f0e", alpha=0.25)
-        ax.axvline(it["apex"] / fps, color="#d62728", linewidth=1)
-        ax.text(it["apex"] / fps, ax.get_ylim()[1] * 0.95, f"#{rank} {it['class']}", fontsize=7, ha="center", va="top")
+        ax.axvline(apex / fps, color="#d62728", linewidth=1)
+        ax.text(apex / fps, ax.get_ylim()[1] * 0.95, f"#{rank} {it.get('class', it.get('type', ''))}", fontsize=7,
+                ha="center", va="top")
     ax.set_xlabel("time (s)", fontsize=7)
     ax.set_ylabel("mean flow magnitude", fontsize=7)
-    ax.set_title("motion score and spotted intervals (shaded: onset-offset, line: apex)", fontsize=8)
+    ax.set_title("motion score and spotted intervals (shaded: onset-offset, line: apex"
+                 + ("; green: ground truth)" if len(truths) else ")"), fontsize=8)
     ax.tick_params(labelsize=7)
     return _png(fig)
 

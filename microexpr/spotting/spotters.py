@@ -40,6 +40,10 @@ from ..errors import ConfigError, PreprocessingError
 from ..registry import Registry
 from .metric import Interval
 
+DEFAULT_SPOTTER = "roi_flow"
+"""The spotter ``export`` names in new artefacts and ``predict`` uses when an artefact names none:
+the best on the synthetic long-video benchmark (README, "Spotting in long videos")."""
+
 SPOTTERS: Registry[type] = Registry("spotter", modules=("microexpr.spotting.spotters", "microexpr.spotting.softnet"))
 
 

@@ -80,7 +80,7 @@ def test_predict_apex_input_equals_the_inputs_layer_and_probabilities_are_recomp
 
 def test_cli_predict_with_an_apex_model_writes_its_input_crop(apex_model, carphone, tmp_path, capsys):
     vis = tmp_path / "vis"
-    rc = main(["predict", carphone, "--model", str(apex_model), "--visualise", str(vis), "--quiet"])
+    rc = main(["predict", carphone, "--model", str(apex_model), "--visualise", str(vis), "--quiet", "--spotter", "window"])
     out = capsys.readouterr()
     assert rc == 0, out.err
     best = json.loads(out.out)["intervals"][0]

@@ -9,7 +9,7 @@ from microexpr.cli import main
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str]:
-    code = main(["predict", *argv])
+    code = main(["predict", *argv, "--spotter", "window"])
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return code, err

@@ -50,3 +50,19 @@ def test_spot_then_recognise_on_carphone(demo, carphone, tmp_path, capsys):
 def test_unknown_spotter_is_an_error_naming_the_known_ones(demo, carphone, capsys):
     assert main(["predict", carphone, "--model", str(demo.model), "--spotter", "magic", "--quiet"]) == 2
     assert "roi_flow" in capsys.readouterr().err
+
+
+def test_predict_spots_with_the_artefacts_spotter_by_default_and_draws_the_truth(demo, carphone, tmp_path, capsys):
+    from microexpr.artefacts import load_artefact
+
+    assert load_artefact(demo.model).training["spotter"] == {"name": "roi_flow", "params": {}}  # export names it
+    vis = tmp_path / "vis"
+    assert main(["predict", carphone, "--model", str(demo.model), "--visualise", str(vis), "--truth", "40:52",
+                 "--quiet"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["spotter"]["name"] == "roi_flow" and "window" not in r
+    img = cv2.imread(str(vis / "timeline.png"))
+    green = np.all(np.abs(img.astype(int) - np.array([44, 160, 44])) < 40, axis=-1)  # #2ca02c, BGR
+    assert green.sum() > 20
+    assert main(["predict", carphone, "--model", str(demo.model), "--truth", "52:40", "--quiet"]) == 2
+    assert "ONSET:OFFSET" in capsys.readouterr().err

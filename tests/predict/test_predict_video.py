@@ -22,7 +22,7 @@ from microexpr.predict.pipeline import Predictor
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    rc = main(["predict", *args, "--quiet"])
+    rc = main(["predict", *args, "--quiet", *([] if "--spotter" in args else ["--spotter", "window"])])
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -140,10 +140,10 @@ def test_frame_folder_gives_the_same_intervals_as_the_video(demo, carphone, tmp_
         cv2.imwrite(str(folder / f"frame{i}.png"), bgr)  # natural order: frame2 before frame10
         i += 1
     cap.release()
-    from_folder = predict(folder, demo.model, top_k=1, progress=False)
+    from_folder = predict(folder, demo.model, top_k=1, progress=False, spotter="window")
     assert (from_folder["kind"], from_folder["fps"], from_folder["fps_source"]) == ("folder", 30.0, "assumed")
-    with_fps = predict(folder, demo.model, top_k=1, fps=29.97, progress=False)
-    video = predict(carphone, demo.model, top_k=1, progress=False)
+    with_fps = predict(folder, demo.model, top_k=1, fps=29.97, progress=False, spotter="window")
+    video = predict(carphone, demo.model, top_k=1, progress=False, spotter="window")
     assert with_fps["fps_source"] == "user" and with_fps["n_frames"] == video["n_frames"] == 120
     for key in ("onset", "apex", "offset", "face_box", "class"):
         assert with_fps[key] == video[key], key
@@ -162,7 +162,7 @@ def test_windows_without_a_face_are_listed_not_dropped(demo, carphone, tmp_path)
     rng = np.random.default_rng(0)
     for i in range(60, 100):
         cv2.imwrite(str(folder / f"{i:03d}.png"), np.clip(rng.normal(120, 30, (144, 176, 3)), 0, 255).astype(np.uint8))
-    r = predict(folder, demo.model, top_k=2, progress=False)
+    r = predict(folder, demo.model, top_k=2, progress=False, spotter="window")
     assert r["n_frames"] == 100 and r["window"]["n_windows"] == 12  # starts 0, 8, ..., 80 and the final 84
     assert r["window"]["windows_without_face"] == [64, 72, 80, 84]
     assert all(iv["landmarks_frame"] < 60 for iv in r["intervals"])

@@ -13,7 +13,8 @@ from microexpr.report.figures import FRAME_COLOURS, SIZE_PX
 
 def test_timeline_figure_is_written(demo, carphone, tmp_path, capsys):
     vis = tmp_path / "vis"
-    assert main(["predict", carphone, "--model", str(demo.model), "--visualise", str(vis), "--quiet"]) == 0
+    assert main(["predict", carphone, "--model", str(demo.model), "--visualise", str(vis), "--quiet",
+                 "--spotter", "window"]) == 0
     result = json.loads(capsys.readouterr().out)
     path = result["intervals"][0]["visualisations"]["timeline"]
     img = cv2.imread(path)
