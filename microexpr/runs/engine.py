@@ -151,6 +151,7 @@ def _prepare(config: RunConfig, run_dir: Path, data: RunData | None, progress: b
     clips checked and written, folds made and verified) and plan the units still to compute."""
     paths = RunPaths(run_dir)
     resolved = resolve_config(config, require_roots=data is None)
+    compute = compute_for(config.device, config.precision)  # a missing GPU is named before anything is read or written
     check_writable(paths.root, "run directory (--out)")
     with run_logging(paths.log) as log:
         stack.enter_context(run_lock(paths.root, log))
@@ -173,7 +174,6 @@ def _prepare(config: RunConfig, run_dir: Path, data: RunData | None, progress: b
         _write_folds_json(paths, config, folds, slugs, data.table, notes)
 
         ctx = run_context(config, paths.root, data, progress=progress, log=log)
-        compute = compute_for(config.device, config.precision)  # a missing GPU is named before any work
         log.info("device %s, precision %s (torch %s)", compute.device, compute.precision, torch_version())
         skipped: list[tuple[int, str]] = []
         jobs: list[UnitJob] = []

@@ -152,6 +152,9 @@ def execute_spot(cfg: SpotConfig, run_dir: str | os.PathLike[str], *, progress: 
     from .spotters import create_spotter, video_crops
 
     root = Path(run_dir)
+    missing = [k for k, v in cfg.data.datasets.items() if v is None] if cfg.data.synthetic is None else []
+    if missing:  # before the run directory is made
+        raise ConfigError(f"no root for {missing[0]}: give it with --data {missing[0]}=DIR (or set data.synthetic: quick)")
     check_writable(root, "spot run directory (--out)")
     resolved = yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False)
     cfg_path, videos_dir = root / "config.yaml", root / "videos"
