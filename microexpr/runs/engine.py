@@ -116,6 +116,7 @@ def execute_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *, progres
     root = Path(out_dir)
     check_writable(root, "sweep directory (--out)")
     points = expand_sweep(config)
+    write_sweep_index(root, config, points)  # first: a sweep that dies is still a sweep folder to resume and report
     if data is None:
         with run_logging(root / "sweep.log") as log:
             data = load_run_data(points[0][1], log)  # every point reads the same data section
@@ -128,7 +129,6 @@ def execute_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *, progres
             computed = dispatch(jobs, config, log=log, progress=progress, per_run_logs=True)
         results = {name: _finish(prep, [c for c in computed if c[0] == prep.paths.root])
                    for (name, _), prep in zip(points, prepared)}
-    write_sweep_index(root, config, points)
     return SweepResult(root, results)
 
 
