@@ -203,7 +203,7 @@ class BatchedFlowNetMethod(FlowNetMethod):
         """``fit`` + ``predict_proba`` per fold: what ``fit_predict_folds`` computes, one fold at a time."""
         out = []
         for i, (train, test) in enumerate(folds):
-            with fold_index(i), audit.audit_fold(i):  # its history and audit belong to fold i of the batch
+            with fold_index(i):  # its history and audit belong to fold i of the batch
                 self.fit(train, ctx)
             out.append(self.predict_proba(test, ctx))
         return out

@@ -51,7 +51,6 @@ class AuditRecorder:
 
 
 _RECORDERS: contextvars.ContextVar[Sequence[AuditRecorder] | None] = contextvars.ContextVar("microexpr_audit", default=None)
-_FOLD: contextvars.ContextVar[int] = contextvars.ContextVar("microexpr_audit_fold", default=0)
 
 
 @contextlib.contextmanager
@@ -64,14 +63,11 @@ def auditing(recorders: Sequence[AuditRecorder] | None) -> Iterator[None]:
         _RECORDERS.reset(token)
 
 
-@contextlib.contextmanager
-def audit_fold(i: int) -> Iterator[None]:
-    """Training inside the block is fold ``i`` of a batched call."""
-    token = _FOLD.set(i)
-    try:
-        yield
-    finally:
-        _FOLD.reset(token)
+def _fold(fold: int | None) -> int:
+    """``fold``, else the one :func:`microexpr.training.history.fold_index` set, else 0."""
+    from .history import current_fold
+
+    return fold if fold is not None else (current_fold() or 0)
 
 
 def active() -> bool:
@@ -84,7 +80,7 @@ def bind(make_scorer: Callable[[Any], Scorer], fold: int | None = None) -> None:
     ``make_scorer(test_table)`` (the method computes the test inputs its own way)."""
     recs = _RECORDERS.get()
     if recs:
-        rec = recs[_FOLD.get() if fold is None else fold]
+        rec = recs[_fold(fold)]
         rec.scorer = make_scorer(rec.test)
 
 
@@ -92,7 +88,7 @@ def after_epoch(epoch: int, n_epochs: int, model: Any, fold: int | None = None) 
     """Called by the training loops after each epoch; scores the model when due."""
     recs = _RECORDERS.get()
     if recs:
-        recs[_FOLD.get() if fold is None else fold].after_epoch(epoch, n_epochs, model)
+        recs[_fold(fold)].after_epoch(epoch, n_epochs, model)
 
 
 def proba_scorer(x: Any, batch_size: int = 1024) -> Scorer:

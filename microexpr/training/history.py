@@ -47,12 +47,18 @@ def collect_histories() -> Iterator[list[Entry]]:
 
 @contextlib.contextmanager
 def fold_index(i: int) -> Iterator[None]:
-    """Histories recorded inside the block belong to fold ``i`` of a batched call."""
+    """Training inside the block is fold ``i`` of a batched call: the histories recorded there and
+    its leakage audit (:mod:`microexpr.training.audit`) belong to fold ``i``."""
     token = _FOLD.set(i)
     try:
         yield
     finally:
         _FOLD.reset(token)
+
+
+def current_fold() -> int | None:
+    """The fold :func:`fold_index` set (None outside one)."""
+    return _FOLD.get()
 
 
 def record(stage: str, hist: TrainHistory, fold: int | None = None) -> None:
