@@ -33,7 +33,27 @@ from .registry import register_model
 PAPER_WIDTHS = (96, 384, 512, 512, 384)
 
 
-class TLCNN(nn.Module):
+class _Classifier(nn.Module):
+    """The registry's model interface shared by both networks: ``fc`` on ``forward_features``."""
+
+    num_features: int
+    num_classes: int
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.fc(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.fc = nn.Linear(self.num_features, num_classes)
+
+
+class TLCNN(_Classifier):
     """The frame CNN (module doc)."""
 
     def __init__(self, num_classes: int = 4, widths: Sequence[int] = PAPER_WIDTHS, fc: int = 4096,
@@ -86,18 +106,11 @@ class TLCNN(nn.Module):
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.fc(self.drop(features))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
-
     def example_input(self, batch_size: int = 2) -> torch.Tensor:
         return torch.rand(batch_size, self.in_chans, self.input_size, self.input_size)
 
 
-class TLCNNLSTM(nn.Module):
+class TLCNNLSTM(_Classifier):
     """Stage 3: per-frame FC6 features of a frame sequence -> LSTM -> FC (module doc).
     Input (B, T, C, H, W); the CNN is applied to every frame."""
 
@@ -114,16 +127,6 @@ class TLCNNLSTM(nn.Module):
         f = self.cnn.fc6_features(x.flatten(0, 1)).view(b, t, -1)
         out, _ = self.lstm(f)
         return out[:, -1]
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
 
     def example_input(self, batch_size: int = 2) -> torch.Tensor:
         return torch.rand(batch_size, self.frames, self.cnn.in_chans, self.cnn.input_size, self.cnn.input_size)
