@@ -24,10 +24,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import PreprocessingError
-from ..face.crop import landmarks_in_crop
 from ..inputs import face_geometry
-from ..inputs.params import FACE_PARAMS
-from ..spotting.spotters import VideoCrops, create_spotter
+from ..spotting.spotters import (
+    FACE_SEARCH_S, create_spotter, crops_of_video, is_face_search_frame, spotting_crop, spotting_geometry,
+)
 from .pipeline import Predictor
 from .reader import open_frames
 
@@ -42,7 +42,6 @@ def spot_then_recognise(path: str | os.PathLike[str], model: Any, spotter: str, 
     spot = create_spotter(spotter, params)
     stream = open_frames(path, fps)
     timings = predictor.timings
-    spot_params = {k: p.default for k, p in FACE_PARAMS.items()}
     crops: list[np.ndarray] = []
     first_frames: list[np.ndarray] = []
     spot_geom = geom = None
@@ -56,19 +55,19 @@ def spot_then_recognise(path: str | os.PathLike[str], model: Any, spotter: str, 
             bar.update(1)
             if spot_geom is None:
                 first_frames.append(frame)
-                if len(first_frames) > max(1, int(stream.fps * 2)):
+                if i > stream.fps * FACE_SEARCH_S:
                     raise PreprocessingError(f"no face found in the first 2 s of {path}: spotting needs a visible, "
                                              "roughly frontal face; check the input or crop it closer to the face")
-                if (len(first_frames) - 1) % max(1, int(stream.fps / 4)) == 0:
+                if is_face_search_frame(i, stream.fps):
                     found = predictor.find_face([frame], 0)
                     if found is not None:
                         lm_frame = i
-                        spot_geom = face_geometry(found[1], spot_params)
+                        spot_geom = spotting_geometry(found[1])
                         geom = face_geometry(found[1], predictor.params)
-                        crops += [spot_geom.crop_frame(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), CROP_SIZE) for f in first_frames]
+                        crops += [spotting_crop(spot_geom, f, CROP_SIZE) for f in first_frames]
                         first_frames = []
             else:
-                crops.append(spot_geom.crop_frame(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), CROP_SIZE))
+                crops.append(spotting_crop(spot_geom, frame, CROP_SIZE))
             t = time.perf_counter()
     finally:
         bar.close()
@@ -77,8 +76,7 @@ def spot_then_recognise(path: str | os.PathLike[str], model: Any, spotter: str, 
                                  "frontal face; check the input or crop it closer to the face")
     n = len(crops)
     t = time.perf_counter()
-    video = VideoCrops(np.stack(crops), landmarks_in_crop(spot_geom.landmarks, spot_geom.box, CROP_SIZE).astype(np.float32),
-                       stream.fps, tuple(int(v) for v in spot_geom.box), lm_frame)
+    video = crops_of_video(crops, spot_geom, stream.fps, lm_frame, CROP_SIZE)
     result = spot.spot(video)
     timings["flow"] += time.perf_counter() - t
     micro = [iv for iv in result.intervals if iv.kind == "micro"]

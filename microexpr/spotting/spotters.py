@@ -265,25 +265,49 @@ class RoiFlow:
 # --------------------------------------------------------------------------- input
 
 
+FACE_SEARCH_S = 2.0  # spotting looks for the face in the first seconds of a video only
+
+
+def is_face_search_frame(i: int, fps: float) -> bool:
+    """Whether frame ``i`` is one the face is looked for on: 0, 0.25 s, 0.5 s, ... up to 2 s."""
+    return i <= fps * FACE_SEARCH_S and i % max(1, int(round(fps / 4))) == 0
+
+
+def spotting_geometry(landmarks: np.ndarray) -> Any:
+    """The one face box of a video for spotting: the inputs layer's face step with its defaults."""
+    from ..inputs import face_geometry
+    from ..inputs.params import FACE_PARAMS
+
+    return face_geometry(landmarks, {k: p.default for k, p in FACE_PARAMS.items()})
+
+
+def spotting_crop(geom: Any, rgb: np.ndarray, size: int) -> np.ndarray:
+    """One frame as the spotters see it: grey, cut with ``geom``'s box, ``size`` pixels."""
+    return geom.crop_frame(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size)
+
+
+def crops_of_video(crops: Sequence[np.ndarray], geom: Any, fps: float, first: int, size: int) -> VideoCrops:
+    """:class:`VideoCrops` from a video's spotting crops and the geometry that cut them."""
+    from ..face.crop import landmarks_in_crop
+
+    return VideoCrops(np.stack(crops), landmarks_in_crop(geom.landmarks, geom.box, size).astype(np.float32),
+                      float(fps), tuple(int(v) for v in geom.box), first)
+
+
 def video_crops(frames: Sequence[str], fps: float, *, size: int = 128, landmarks: str | None = None) -> VideoCrops:
     """Grey face crops of a long video cut with one box (the inputs layer's LAENet box) from the
     landmarks of its first frame: supplied ones (``landmarks68.npy``) when the video has them,
     else dlib's (HOG, then its CNN) on frames 0, 0.25 s, ... 2 s until one shows a face."""
-    from ..face.crop import landmarks_in_crop
     from ..face.landmarks import AutoDetector
-    from ..inputs import face_geometry
-    from ..inputs.params import FACE_PARAMS
     from ..video.frames import read_frame
 
-    detector = AutoDetector(1)
-    params = {k: p.default for k, p in FACE_PARAMS.items()}
     found = None
     if landmarks is not None:
         from ..face.landmarks import load_supplied_landmarks
 
         found = (0, load_supplied_landmarks(landmarks, len(frames))[0])
-    step = max(1, int(round(fps / 4)))
-    for i in range(0, min(len(frames), int(fps * 2) + 1), step) if found is None else ():
+    detector = AutoDetector(1)
+    for i in (i for i in range(len(frames)) if is_face_search_frame(i, fps)) if found is None else ():
         lm = detector.detect(read_frame(frames[i]))
         if lm is not None:
             found = (i, lm)
@@ -292,7 +316,5 @@ def video_crops(frames: Sequence[str], fps: float, *, size: int = 128, landmarks
         raise PreprocessingError(f"no face found in the first 2 s of the video of {frames[0]}: spotting needs a "
                                  "visible, roughly frontal face")
     first, lm = found
-    geom = face_geometry(lm, params)
-    crops = np.stack([geom.crop_frame(cv2.cvtColor(read_frame(f), cv2.COLOR_RGB2GRAY), size) for f in frames])
-    return VideoCrops(crops, landmarks_in_crop(geom.landmarks, geom.box, size).astype(np.float32), float(fps),
-                      tuple(int(v) for v in geom.box), first)
+    geom = spotting_geometry(lm)
+    return crops_of_video([spotting_crop(geom, read_frame(f), size) for f in frames], geom, fps, first, size)
