@@ -82,7 +82,7 @@ def readers() -> dict[str, Any]:
 
 def load_spot_config(name_or_path: str | os.PathLike[str]) -> SpotConfig:
     """A spot config from a path, or a packaged one by name (``microexpr/configs/spotting``)."""
-    from ..config import _parse
+    from ..config import _abs, _parse
 
     p = Path(name_or_path)
     if not p.is_file():
@@ -97,8 +97,7 @@ def load_spot_config(name_or_path: str | os.PathLike[str]) -> SpotConfig:
         raise ConfigError(f"spot config {p} is not valid YAML: {exc}") from None
     cfg = _parse(SpotConfig, raw, "", str(p))
     base = p.resolve().parent
-    datasets = {k: (None if v is None else str((base / v).resolve()) if not Path(v).is_absolute() else v)
-                for k, v in cfg.data.datasets.items()}
+    datasets = {k: _abs(v, base) for k, v in cfg.data.datasets.items()}  # relative to the config, as run configs
     return _checked(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, datasets=datasets)), str(p))
 
 
