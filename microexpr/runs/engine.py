@@ -556,12 +556,13 @@ def _write_folds_json(paths: RunPaths, config: RunConfig, folds: list[Fold], slu
 
 
 @contextlib.contextmanager
-def run_logging(path: Path) -> Iterator[logging.Logger]:
-    """Append this execution's log to ``run.log`` (a FileHandler on the ``microexpr`` logger)."""
+def run_logging(path: Path, tag: str = "") -> Iterator[logging.Logger]:
+    """Append this execution's log to ``run.log`` (a FileHandler on the ``microexpr`` logger);
+    ``tag`` marks each line (a worker process: ``worker <pid>``)."""
     logger = logging.getLogger(LOGGER_NAME)
     handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s %(name)s{f' [{tag}]' if tag else ''}: %(message)s"))
     old_level = logger.level
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MicroexprError
-from .engine import LOGGER_NAME, UnitJob, run_unit
+from .engine import UnitJob, run_logging, run_unit
 
 RETRIES = 3
 FAILPOINT_ENV = "MICROEXPR_FAILPOINT_KILL_UNIT"
@@ -90,8 +90,6 @@ def _bar(total: int, progress: bool, desc: str) -> Any:
 def _run_local(jobs: Sequence[UnitJob], progress: bool, per_run_logs: bool) -> list[tuple[Any, ...]]:
     import contextlib
 
-    from .engine import run_logging
-
     done: list[tuple[Any, ...]] = []
     bar = _bar(len(jobs), progress and len(jobs) > 1, jobs[0].config.name)
     try:
@@ -115,17 +113,8 @@ def worker_unit(job: UnitJob, threads: int) -> list[tuple[int, str]]:
 
     _failpoint()
     torch.set_num_threads(max(1, threads))
-    logger = logging.getLogger(LOGGER_NAME)
-    handler = logging.FileHandler(Path(job.run_dir) / "run.log", mode="a", encoding="utf-8")
-    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s %(name)s [worker {os.getpid()}]: %(message)s"))
-    logger.addHandler(handler)
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-    try:
+    with run_logging(Path(job.run_dir) / "run.log", tag=f"worker {os.getpid()}"):
         return run_unit(job, n_jobs=1)
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
 
 
 def _failpoint() -> None:
