@@ -8,7 +8,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 
 from microexpr.cli import main
 from microexpr.predict import predict
