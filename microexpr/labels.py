@@ -21,6 +21,11 @@ composite class names but ``dataset`` = the corpus of the image), else of its ``
 * ``macro5`` — macro-expression pretraining (Micro-Attention, ATNet's spatial stream):
   happiness, surprise, anger, disgust, sadness from any macro corpus (one mapping for
   every dataset, :data:`ANY_DATASET`); neutral, fear, contempt, other excluded.
+* ``expression9`` — TLCNN's expression pretraining (§4.1): neutral, anger, disgust, fear, happy,
+  sad, surprise, shame, contempt from any still-expression corpus (KDEF, MMI, RaFD, TFEID
+  through a manifest; CK+). §4.1's list is used; eq. 11 lists "afraid" beside "fear" and no
+  "shame" (KDEF's "afraid" is fear here). No listed corpus has shame: the class stays an
+  output (FC8 has 9 units) with no images, and the run log says so.
 * ``native`` — the native emotion itself; classes are the sorted distinct values.
 """
 
@@ -128,10 +133,29 @@ MACRO5 = Scheme(
     }},
 )
 
+# TLCNN §4.1 (the class list of the prose, not eq. 11's): one mapping for every corpus.
+EXPRESSION9 = Scheme(
+    name="expression9",
+    classes=("neutral", "anger", "disgust", "fear", "happy", "sad", "surprise", "shame", "contempt"),
+    source="emotion",
+    description="TLCNN expression pretraining: 9 classes of §4.1 (any dataset)",
+    mapping={ANY_DATASET: {
+        "neutral": "neutral", "neu": "neutral", "ne": "neutral",
+        "anger": "anger", "angry": "anger", "ang": "anger", "an": "anger",
+        "disgust": "disgust", "disgusted": "disgust", "dis": "disgust", "di": "disgust",
+        "fear": "fear", "fearful": "fear", "afraid": "fear", "fea": "fear", "fe": "fear", "af": "fear",
+        "happy": "happy", "happiness": "happy", "joy": "happy", "hap": "happy", "ha": "happy",
+        "sad": "sad", "sadness": "sad", "sa": "sad",
+        "surprise": "surprise", "surprised": "surprise", "sur": "surprise", "su": "surprise",
+        "shame": "shame", "contempt": "contempt", "contemptuous": "contempt",
+        "unlabelled": None, "other": None, "others": None,
+    }},
+)
+
 NATIVE = Scheme(name="native", classes=(), source="emotion", mapping={},
                 description="native emotion labels as written (classes: sorted distinct values)")
 
-SCHEMES: dict[str, Scheme] = {s.name: s for s in (COMPOSITE3, OBJECTIVE5, TLCNN4, MACRO5, NATIVE)}
+SCHEMES: dict[str, Scheme] = {s.name: s for s in (COMPOSITE3, OBJECTIVE5, TLCNN4, MACRO5, EXPRESSION9, NATIVE)}
 
 # Where each dataset's objective classes come from (named in the error when they are absent).
 OBJECTIVE_SOURCES = {

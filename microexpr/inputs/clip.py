@@ -144,7 +144,7 @@ class FaceGeometry:
     box: Box
     landmarks: np.ndarray
 
-    def crop_frame(self, frame: np.ndarray, size: int | None) -> np.ndarray:
+    def crop_frame(self, frame: np.ndarray, size: int | tuple[int, int] | None) -> np.ndarray:
         img = frame if self.matrix is None else warp_image(frame, self.matrix)
         return crop(img, self.box, size)
 
@@ -231,7 +231,7 @@ def face_geometry(landmarks: np.ndarray, params: Mapping[str, Any]) -> FaceGeome
     return FaceGeometry(matrix, box, np.asarray(lm, np.float32))
 
 
-def iter_cropped(job: ClipJob, geom: FaceGeometry, indices: list[int], *, size: int | None,
+def iter_cropped(job: ClipJob, geom: FaceGeometry, indices: list[int], *, size: int | tuple[int, int] | None,
                  grey: bool) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(i, crop)`` for frames ``indices``; only one full frame is in memory at a time."""
     for i, frame in iter_frames(job.frames, indices, grey=grey):

@@ -8,6 +8,8 @@ name               what                                                   array
 ``onset_crop``     face crop of the onset frame                            (size, size[, 3]) uint8
 ``tim_clip``       face crops onset..offset resampled to ``length``        (length, size, size[, 3]) uint8
 ``flow_sequence``  flows between consecutive frames of the tim_clip        (length-1, size, size, 2) float32
+``tim_clip_rect``  tim_clip at ``height`` x ``width`` (TLCNN: 240 x 320)    (length, height, width[, 3]) uint8
+``apex_rect``      apex_crop at ``height`` x ``width``                       (height, width[, 3]) uint8
 ``adm``            ATNet average direction-magnitude sequence              (64, 128) float32
 ``crop_landmarks`` onset landmarks in the coordinates of a ``size`` crop    (68, 2) float32
 =================  =====================================================  ==============
@@ -81,6 +83,10 @@ def expected_array(name: str, p: dict[str, Any]) -> tuple[np.dtype, tuple[int, .
         return np.dtype(np.float32), (68, 2)
     if name == "tim_clip":
         return np.dtype(np.uint8), (p["length"], p["size"], p["size"], *channels)
+    if name == "tim_clip_rect":
+        return np.dtype(np.uint8), (p["length"], p["height"], p["width"], *channels)
+    if name == "apex_rect":
+        return np.dtype(np.uint8), (p["height"], p["width"], *channels)
     if name == "flow_sequence":
         return np.dtype(np.float32), (p["length"] - 1, p["size"], p["size"], 2)
     if name == "adm":
@@ -161,7 +167,8 @@ _TIM_PARAMS = {
 
 def _tim_frames(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
     idx = list(range(job.onset, job.offset + 1))
-    seq = np.stack([c for _, c in iter_cropped(job, geom, idx, size=p["size"], grey=p["colour"] == "grey")])
+    size = (p["width"], p["height"]) if "height" in p else p["size"]
+    seq = np.stack([c for _, c in iter_cropped(job, geom, idx, size=size, grey=p["colour"] == "grey")])
     fn = tim_interpolate if p["interpolation"] == "tim" else linear_resample
     return fn(seq, p["length"])
 
@@ -170,6 +177,29 @@ def _tim_frames(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarr
            doc="face-cropped onset..offset frames resampled to `length` (TIM or linear)")
 def _tim_clip(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
     return _tim_frames(job, geom, p)
+
+
+# TLCNN's frames are not square: "a 3-channel image (RGB) of size 240x320" (§3.3), read as
+# height x width (the paper prints its other sizes as 227 x 227 x 3 = H x W x C). The face box
+# (the same as every other input's) is resized to width x height, so the face is stretched
+# to that aspect ratio, as resizing the paper's landmark rectangles to one size does.
+_RECT = {
+    "height": Param(240, int_in(8, 1024), "output frame height (TLCNN: 240)"),
+    "width": Param(320, int_in(8, 1024), "output frame width (TLCNN: 320)"),
+    "colour": Param("rgb", one_of("grey", "rgb"), "grey (H, W) or RGB (H, W, 3) frames (TLCNN: RGB)"),
+}
+
+
+@_register("tim_clip_rect", "1", {**{k: v for k, v in _TIM_PARAMS.items() if k != "size"}, **_RECT},
+           uses_flow=False, doc="tim_clip with height x width frames (TLCNN's 240 x 320 RGB, the 3D-CNN's 128 x 171)")
+def _tim_clip_rect(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
+    return _tim_frames(job, geom, p)
+
+
+@_register("apex_rect", "1", {**FACE_PARAMS, **_RECT}, uses_flow=False,
+           doc="face crop of the apex frame at height x width (TLCNN's expression pretraining images)")
+def _apex_rect(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
+    return next(iter_cropped(job, geom, [job.apex], size=(p["width"], p["height"]), grey=p["colour"] == "grey"))[1]
 
 
 @_register(

@@ -372,6 +372,9 @@ def train_folds_batched(
     """
     if not (len(models) == len(fold_indices) == len(seeds)):
         raise ConfigError("train_folds_batched: models, fold_indices and seeds must have the same length")
+    if cfg.patience or cfg.val_metric != "loss":
+        raise ConfigError("batched training keeps the lowest validation loss and never stops early; "
+                          "train fold by fold for patience or val_metric: accuracy")
     if cfg.optimizer != "adam":
         raise ConfigError(f"batched training implements optimizer 'adam' only, got {cfg.optimizer!r}; "
                           "set batched_folds: false to use it fold by fold")

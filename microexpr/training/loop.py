@@ -3,8 +3,11 @@
 Decisions, where the papers are silent:
 - The model kept is the one after the last epoch (``val_fraction=0``, the default). With
   ``val_fraction > 0`` whole training subjects are held out and the epoch with the
-  lowest validation cross-entropy is kept (ties: the earlier epoch). The test fold is
-  never looked at.
+  lowest validation cross-entropy is kept (ties: the earlier epoch), or the highest
+  validation accuracy with ``val_metric: accuracy`` (ties: the earlier epoch);
+  ``patience`` > 0 also stops training once that many epochs have not improved it
+  (TLCNN §4.1: "stop when validation accuracy stops improving"). The test fold is never
+  looked at.
 - Learning-rate schedules are functions of the epoch (``lr_at``), applied at the start
   of each epoch, so the batched multi-fold trainer applies exactly the same rates.
 - Every random draw comes from a per-fold seed (``FoldSeeds``): initialisation is the
@@ -62,6 +65,9 @@ class TrainConfig:
     class_balance: bool = False
     val_fraction: float = 0.0
     shuffle: bool = True
+    val_metric: str = "loss"
+    patience: int = 0
+
 
     def __post_init__(self) -> None:
         if int(self.epochs) < 1:
@@ -80,6 +86,11 @@ class TrainConfig:
             raise ConfigError(f"step_epochs must be >= 1 and gamma in (0, 1]: got {self.step_epochs}, {self.gamma}")
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1) (0 = keep the last epoch), got {self.val_fraction}")
+        if self.val_metric not in ("loss", "accuracy"):
+            raise ConfigError(f"val_metric must be 'loss' or 'accuracy', got {self.val_metric!r}")
+        if int(self.patience) < 0 or (self.patience and not self.val_fraction > 0):
+            raise ConfigError(f"patience must be >= 0 and needs val_fraction > 0 (a validation split to watch); got "
+                              f"patience {self.patience}, val_fraction {self.val_fraction}")
 
     def sampler(self) -> Sampler:
         """The epoch-order rule these settings ask for."""
@@ -191,7 +202,7 @@ def train_model(
     scaler = compute.grad_scaler()
     opt = make_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
     hist = TrainHistory()
-    best_state, best_loss = None, math.inf
+    best_state, best_score = None, math.inf  # lower is better: the loss, or minus the accuracy
     set_dropout_generator(model, g_drop)
     try:
         with torch.random.fork_rng(devices=[]):
@@ -229,8 +240,14 @@ def train_model(
                     vl = float(F.cross_entropy(val_logits, y_val))
                     hist.val_loss.append(vl)
                     hist.val_acc.append(float((val_logits.argmax(1) == y_val).float().mean()))
-                    if vl < best_loss:
-                        best_loss, best_state, hist.kept_epoch = vl, copy.deepcopy(model.state_dict()), epoch
+                    score = vl if cfg.val_metric == "loss" else -hist.val_acc[-1]
+                    if score < best_score:
+                        best_score, best_state, hist.kept_epoch = score, copy.deepcopy(model.state_dict()), epoch
+                    elif cfg.patience and epoch - hist.kept_epoch >= cfg.patience:
+                        if log is not None:
+                            log.info("%s: validation %s not improved for %d epochs: stopping after epoch %d",
+                                     desc, cfg.val_metric, cfg.patience, epoch + 1)
+                        break
     finally:
         set_dropout_generator(model, None)
         model.to("cpu")
@@ -239,7 +256,8 @@ def train_model(
     else:
         hist.kept_epoch = cfg.epochs - 1
     if log is not None:
-        log.info("%s: %d epochs, final train loss %.4f, kept epoch %d", desc, cfg.epochs, hist.train_loss[-1], hist.kept_epoch)
+        log.info("%s: %d epochs, final train loss %.4f, kept epoch %d", desc, len(hist.train_loss), hist.train_loss[-1],
+                 hist.kept_epoch)
     record_history(desc, hist)
     return hist
 

@@ -90,6 +90,30 @@ def test_every_representation_shape_and_content(corpus, window_landmarks, tmp_pa
     assert real.tolist() == list(range(64 - 19, 64))
 
 
+def test_rect_frames_are_height_by_width_rgb_crops(corpus, window_landmarks, tmp_path):
+    """TLCNN's non-square frames: (height, width, 3) RGB, pinned to cv2.imread + cv2.resize (not our reader):
+    swapping height and width, or reading BGR, fails."""
+    kw = dict(cache_dir=tmp_path, n_jobs=1, progress=False)
+    x0, y0, x1, y1 = face_box(window_landmarks, (25, 0, 5, 5), 180.0)
+    row = corpus.iloc[0]
+
+    def reference(path: str) -> np.ndarray:
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+        face = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[y0:y1, x0:x1]
+        return cv2.resize(face, (40, 30), interpolation=cv2.INTER_AREA)  # dsize is (width, height)
+
+    tim = load_inputs(corpus, "tim_clip_rect", {"length": 8, "height": 30, "width": 40}, **kw)
+    assert tim.shape == (N_CLIPS, 8, 30, 40, 3) and tim.dtype == np.uint8
+    assert 0 <= x0 and 0 <= y0 and x1 <= 200 and y1 <= 200  # the box is inside the frame: a plain slice is the crop
+    np.testing.assert_array_equal(tim[0, 0], reference(row.frames[0]))
+    np.testing.assert_array_equal(tim[0, -1], reference(row.frames[19]))
+    apex = load_inputs(corpus, "apex_rect", {"height": 30, "width": 40}, **kw)
+    assert apex.shape == (N_CLIPS, 30, 40, 3)
+    np.testing.assert_array_equal(apex[0], reference(row.frames[12]))
+    grey = load_inputs(corpus, "tim_clip_rect", {"length": 8, "height": 30, "width": 40, "colour": "grey"}, **kw)
+    assert grey.shape == (N_CLIPS, 8, 30, 40)
+
+
 def test_second_run_recomputes_nothing(corpus, tmp_path):
     a, s1 = load_inputs_with_stats(corpus, "flow_image", cache_dir=tmp_path, n_jobs=1, progress=False)
     before = files(tmp_path)
@@ -137,7 +161,7 @@ def test_params_are_validated():
     p = resolve_representation_params("flow_image")
     assert p["size"] == 28 and p["flow_method"] == "tvl1" and p["margins"] == [25, 0, 5, 5]
     assert set(REGISTRY) == {"flow_image", "apex_crop", "onset_crop", "tim_clip", "flow_sequence", "adm",
-                             "crop_landmarks"}
+                             "crop_landmarks", "tim_clip_rect", "apex_rect"}
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['colour'\].*'flow_image'"):
         resolve_representation_params("flow_image", {"colour": "rgb"})
     with pytest.raises(ConfigError, match="size=3.*integer"):
