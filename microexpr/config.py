@@ -106,7 +106,9 @@ class MethodConfig:
 
 @dataclass(frozen=True)
 class PaperReference:
-    """A paper's published numbers: ``rows[method][scope][metric]`` (scope: overall or a dataset).
+    """A paper's published numbers: ``rows[method][scope][metric]`` (scope: overall, a dataset, or
+    ``fold1``.. ``foldN`` for a paper that prints per-fold values, laid out by
+    :func:`microexpr.report.compare.fold_table`).
 
     Each ``metric`` is the *definition* the paper's column used (``microexpr.metrics.
     METRIC_DEFINITIONS``), not the paper's column name: LAENet's "F1-score" is
@@ -396,9 +398,10 @@ def _check_values(cfg: RunConfig, source: str) -> None:
         scopes = {"overall", *_corpora(cfg.data.datasets)}
         for method, by_scope in ref.rows.items():
             for scope, values in by_scope.items():
-                if scope not in scopes:
+                if scope not in scopes and not re.fullmatch(r"fold[1-9][0-9]*", scope):
                     raise ConfigError(
-                        f"{source}: paper_reference.rows.{method}.{scope}: scope must be 'overall' or a dataset of "
+                        f"{source}: paper_reference.rows.{method}.{scope}: scope must be 'overall', foldN (a paper's "
+                        "per-fold value, in fold order) or a dataset of "
                         f"data.datasets ({sorted(scopes)})"
                     )
                 big = {m: v for m, v in values.items() if not 0.0 <= v <= 1.0}

@@ -153,13 +153,22 @@ def per_fold_mean(predictions: pd.DataFrame, classes: Sequence[str]) -> dict[str
     (a LOSO fold often holds one or two classes only, which makes per-fold UF1 erratic).
     """
     _need(predictions, ("y_true", "y_pred", "fold"))
-    per = [compute_metrics(g["y_true"], g["y_pred"], classes) for _, g in predictions.groupby("fold", sort=True)]
+    groups = sorted(predictions.groupby("fold", sort=False), key=lambda kv: _fold_order(str(kv[0])))
+    per = {str(f): compute_metrics(g["y_true"], g["y_pred"], classes) for f, g in groups}
     out: dict[str, Any] = {"label": "per_fold_mean", "n_folds": len(per)}
     for key in SCALAR_METRICS:
-        vals = np.array([m[key] for m in per], dtype=float)
+        vals = np.array([m[key] for m in per.values()], dtype=float)
         out[key] = float(np.mean(vals))
         out[f"{key}_std"] = float(np.std(vals))
+    out["folds"] = {f: {key: m[key] for key in SCALAR_METRICS} for f, m in per.items()}  # in fold order
     return out
+
+
+def _fold_order(name: str) -> tuple[str, int, str]:
+    """Sort key of fold names: ``fold2`` before ``fold10`` (natural order), others by name."""
+    head = name.rstrip("0123456789")
+    tail = name[len(head):]
+    return (head, int(tail) if tail else -1, name)
 
 
 def mean_over_seeds(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:

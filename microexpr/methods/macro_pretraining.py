@@ -202,9 +202,26 @@ def macro_table(ctx: RunContext, frames: int) -> pd.DataFrame:
     if not ctx.aux_tables:
         raise ConfigError("macro pretraining needs an auxiliary macro-expression dataset: add data.aux "
                           "(e.g. ckplus: DIR) or set pretrain_macro: false")
+    out, dropped = peak_frame_table(ctx.aux_tables, MACRO5, frames)
+    if dropped:
+        ctx.log.info("macro pretraining leaves out clips whose emotion is not one of %s: %s",
+                     MACRO_CLASSES, dict(sorted(dropped.items())))
+    if out.empty:
+        raise ConfigError(
+            f"macro pretraining found no clip labelled {MACRO_CLASSES} in the auxiliary datasets "
+            f"{sorted(ctx.aux_tables)}; add data.aux (e.g. ckplus: DIR) or set pretrain_macro: false"
+        )
+    return out
+
+
+def peak_frame_table(tables: dict[str, pd.DataFrame], scheme: Any, frames: int) -> tuple[pd.DataFrame, Counter]:
+    """One row per image of a pretraining set: the ``frames`` frames ending at each clip's peak (its
+    apex, or its offset where no apex is annotated; a still photo is its own peak), each row's
+    ``apex`` set to that frame, labelled with ``scheme``. Also returns the count of clips the scheme
+    excludes, per ``dataset:native`` label."""
     rows, dropped = [], Counter()
-    for name, table in sorted(ctx.aux_tables.items()):
-        labelled, _, report = apply_scheme(table, MACRO5)
+    for name, table in sorted(tables.items()):
+        labelled, _, report = apply_scheme(table, scheme)
         dropped.update({f"{name}:{native}": n for (_, native), n in report.excluded.items()})
         for rec in labelled.to_dict("records"):
             peak = int(rec["apex"]) if not pd.isna(rec["apex"]) else int(rec["offset"])
@@ -214,17 +231,10 @@ def macro_table(ctx: RunContext, frames: int) -> pd.DataFrame:
                 row.update(clip=f"{rec['clip']}__f{pos}", key=f"{rec['subject']}/{rec['clip']}__f{pos}",
                            apex=pos, apex_source="annotated")
                 rows.append(row)
-    if dropped:
-        ctx.log.info("macro pretraining leaves out clips whose emotion is not one of %s: %s",
-                     MACRO_CLASSES, dict(sorted(dropped.items())))
-    if not rows:
-        raise ConfigError(
-            f"macro pretraining found no clip labelled {MACRO_CLASSES} in the auxiliary datasets "
-            f"{sorted(ctx.aux_tables)}; add data.aux (e.g. ckplus: DIR) or set pretrain_macro: false"
-        )
     out = pd.DataFrame(rows)
-    out["apex"] = out["apex"].astype("Int64")
-    return out.reset_index(drop=True)
+    if not out.empty:
+        out["apex"] = out["apex"].astype("Int64")
+    return out.reset_index(drop=True), dropped
 
 
 def macro_pretrain(

@@ -8,8 +8,9 @@ after it (each stage's key holds the key of the stage it starts from):
    (:func:`microexpr.models.tlcnn.tlcnn`) on still expression images, 9 classes
    (``expression9``: §4.1's list). The images are the run's auxiliary corpora (``data.aux``:
    a manifest listing KDEF / MMI / RaFD / TFEID photos, CK+ sequences at their peak frame),
-   one ``apex_rect`` crop each. A 1/5 validation split (whole subjects: stricter than the
-   paper's image split) picks the epoch with the best validation accuracy and stops
+   one ``apex_rect`` crop each (``expression_frames`` > 1: also the frames just before a
+   sequence's peak, as Micro-Attention's macro pretraining takes CK+'s last three). A 1/5
+   validation split (whole subjects: stricter than the paper's image split) picks the epoch with the best validation accuracy and stops
    training ``expression_patience`` epochs after the last improvement (§4.1: stopped when
    the accuracy stops changing).
 2. **Frame fine-tuning** (``tlcnn_frames-<fold>``, per fold): every TIM frame of every
@@ -50,7 +51,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,7 @@ import torch.nn as nn
 
 from ..errors import ConfigError, ModelError
 from ..features.svm import FeatureSVM
-from ..labels import EXPRESSION9, apply_scheme
+from ..labels import EXPRESSION9
 from ..models.layers import ImageNetStandardise
 from ..models.tlcnn import PAPER_WIDTHS, TLCNN, TLCNNLSTM
 from ..training import audit
@@ -69,6 +70,7 @@ from ..training.checkpoints import load_state, save_state
 from ..training.loop import TrainConfig, predict_logits, train_model
 from ..training.seeding import FoldSeeds, seeded_init
 from .base import RunContext, stage_key, training_labels
+from .macro_pretraining import peak_frame_table
 from .param_groups import ParamGroup, accepts
 from .registry import register_method
 
@@ -95,11 +97,12 @@ class SGDStage:
     patience: int = 0
     val_metric: str = "loss"
 
-    def train_config(self, *, momentum: float, weight_decay: float, gamma: float) -> TrainConfig:
+    def train_config(self, *, momentum: float, weight_decay: float, gamma: float,
+                     class_balance: bool = False) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, optimizer="sgd",
                            momentum=momentum, weight_decay=weight_decay, schedule="step", step_epochs=self.step_epochs,
                            gamma=gamma, val_fraction=self.val_fraction, patience=self.patience,
-                           val_metric=self.val_metric)
+                           val_metric=self.val_metric, class_balance=class_balance)
 
 
 def _stage_group(prefix: str, **defaults: Any) -> ParamGroup:
@@ -207,7 +210,7 @@ class TLCNNMethod:
         self,
         *,
         variant: str = "tlcnn",
-        widths: Sequence[int] = PAPER_WIDTHS,
+        widths: list[int] = PAPER_WIDTHS,  # type: ignore[assignment]  (a tuple: immutable default)
         fc: int = 4096,
         dropout: float = 0.5,
         input_size: int = 227,
@@ -217,9 +220,11 @@ class TLCNNMethod:
         interpolation: str = "tim",
         window: int = 16,
         lstm_hidden: int = 512,
+        expression_frames: int = 1,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         gamma: float = 0.1,
+        class_balance: bool = False,
         inputs: dict[str, Any] | None = None,
         expression: dict[str, Any] | None = None,
         frame: dict[str, Any] | None = None,
@@ -234,7 +239,11 @@ class TLCNNMethod:
         self.frame_height, self.frame_width = int(frame_height), int(frame_width)
         self.tim_length, self.interpolation = int(tim_length), str(interpolation)
         self.window, self.lstm_hidden = int(window), int(lstm_hidden)
+        self.expression_frames = int(expression_frames)
+        if self.expression_frames < 1:
+            raise ConfigError(f"tlcnn: expression_frames must be >= 1, got {expression_frames}")
         self.momentum, self.weight_decay, self.gamma = float(momentum), float(weight_decay), float(gamma)
+        self.class_balance = bool(class_balance)
         self.inputs = dict(inputs or {})
         if min(self.frame_height, self.frame_width) < self.input_size:
             raise ConfigError(f"tlcnn: frames of {self.frame_height}x{self.frame_width} px cannot give "
@@ -255,7 +264,12 @@ class TLCNNMethod:
         return VARIANTS[self.variant]
 
     def config_for(self, stage: SGDStage) -> TrainConfig:
-        return stage.train_config(momentum=self.momentum, weight_decay=self.weight_decay, gamma=self.gamma)
+        """The stage's settings with the method's shared ones; ``class_balance`` (minority classes
+        oversampled to the majority count every epoch; not in the paper, off by default) applies to
+        stages 2 and 3, never to stage 1, whose 9 classes include one without images (shame)."""
+        balance = self.class_balance and stage is not self.expression
+        return stage.train_config(momentum=self.momentum, weight_decay=self.weight_decay, gamma=self.gamma,
+                                  class_balance=balance)
 
     def new_cnn(self, num_classes: int) -> TLCNN:
         return TLCNN(num_classes, self.widths, self.fc, self.dropout, self.input_size, 3)
@@ -298,21 +312,18 @@ class TLCNNMethod:
     def _stage1_key(self, ctx: RunContext) -> dict[str, Any]:
         params = {"widths": self.widths, "fc": self.fc, "dropout": self.dropout, "input_size": self.input_size,
                   "geometry": self.rect_params(), "expression": vars(self.expression),
-                  "momentum": self.momentum, "weight_decay": self.weight_decay, "gamma": self.gamma}
+                  "expression_frames": self.expression_frames,
+                  "momentum": self.momentum, "weight_decay": self.weight_decay, "gamma": self.gamma}  # not class_balance
         return stage_key(self, ctx, params=params)
 
     def expression_table(self, ctx: RunContext) -> pd.DataFrame:
-        """Stage 1's images: every auxiliary clip at its peak (apex), labelled with ``expression9``."""
+        """Stage 1's images: the last ``expression_frames`` frames up to each auxiliary clip's peak
+        (a still photo: itself), labelled with ``expression9``."""
         if not ctx.aux_tables:
             raise ConfigError(
                 f"tlcnn variant {self.variant!r} pretrains on expression images: add data.aux (a manifest of "
                 "KDEF/MMI/RaFD/TFEID photos, or ckplus: DIR), or use variant tlcnn_e / tlcnn_em")
-        parts, dropped = [], Counter()
-        for name, table in sorted(ctx.aux_tables.items()):
-            labelled, _, report = apply_scheme(table, EXPRESSION9)
-            dropped.update({f"{name}:{native}": n for (_, native), n in report.excluded.items()})
-            parts.append(labelled)
-        out = pd.concat(parts, ignore_index=True)
+        out, dropped = peak_frame_table(ctx.aux_tables, EXPRESSION9, self.expression_frames)
         if dropped:
             ctx.log.info("tlcnn expression pretraining leaves out %s", dict(sorted(dropped.items())))
         if out.empty:
@@ -343,6 +354,8 @@ class TLCNNMethod:
     def _stage2_key(self, ctx: RunContext, train: pd.DataFrame) -> dict[str, Any]:
         upstream = _digest(self._stage1_key(ctx)) if "expression" in self.stages else None
         return {"stage1": upstream, "frame": vars(self.frame), "clips": self.clip_params(),
+                "shared": [self.momentum, self.weight_decay, self.gamma, self.class_balance, self.widths, self.fc,
+                           self.dropout, self.input_size],
                 "data": _fold_data_key(train), "classes": list(ctx.classes)}
 
     def frame_stage(self, train: pd.DataFrame, clips: torch.Tensor, ctx: RunContext) -> dict[str, torch.Tensor]:
@@ -404,10 +417,11 @@ class TLCNNMethod:
     def c5_features(self, clips: torch.Tensor, batch_size: int = 64) -> np.ndarray:
         """C5 maps (after ReLU, before the last pooling) of every frame's centre crop, averaged over
         each clip's frames: (N, widths[4] * side * side) float64."""
-        n, t = clips.shape[:2]
-        maps = predict_logits(FrameInput(_C5(self.cnn_), self.input_size), clips.reshape(-1, *clips.shape[2:]),
-                              batch_size)
-        return maps.reshape(n, t, -1).astype(np.float64).mean(1)
+        net, t = FrameInput(_C5(self.cnn_), self.input_size), clips.shape[1]
+        step = max(1, batch_size // t)  # a few clips at a time: the maps of every frame at once would not fit
+        out = [predict_logits(net, clips[i:i + step].reshape(-1, *clips.shape[2:]), batch_size)
+               .reshape(len(clips[i:i + step]), t, -1).astype(np.float64).mean(1) for i in range(0, len(clips), step)]
+        return np.concatenate(out)
 
     def predict_proba(self, test: pd.DataFrame, ctx: RunContext) -> np.ndarray:
         """Class probabilities (n, n_classes): the SVM's, or stage 3's averaged over every window."""

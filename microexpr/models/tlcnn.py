@@ -8,7 +8,10 @@
     max-pool 3/2 -> FC6 4096 -> ReLU -> dropout 0.5 -> FC7 4096 -> ReLU -> dropout 0.5 -> FC8
 
 No padding in C1/C2 and ceil-mode pooling (Caffe's), which give the printed sizes; LRN with
-Caffe's defaults (5 channels, alpha 1e-4, beta 0.75, k 1). ``forward_features`` returns FC7's
+Caffe's defaults (5 channels, alpha 1e-4, beta 0.75, k 1). Initialisation is not given: He
+(Kaiming) normal weights for ReLU and zero biases (:func:`he_init`); PyTorch's default
+(uniform, about 1/sqrt(3 fan_in)) shrinks the signal through the eight layers of this net,
+which has no batch normalisation, and a narrow CPU-sized copy then does not train at all. ``forward_features`` returns FC7's
 output; :meth:`TLCNN.fc6` the FC6 activations the paper feeds to its LSTM.
 
 ``tlcnn_lstm`` — stage 3: the CNN's FC6 features of ``frames`` consecutive frames (16 in the
@@ -31,6 +34,16 @@ from ..errors import ModelError
 from .registry import register_model
 
 PAPER_WIDTHS = (96, 384, 512, 512, 384)
+
+
+def he_init(module: nn.Module) -> None:
+    """He (Kaiming) normal weights (fan in, ReLU gain) and zero biases for every convolution and
+    linear layer of ``module`` (LSTMs keep PyTorch's own initialisation)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
 class _Classifier(nn.Module):
@@ -78,6 +91,7 @@ class TLCNN(_Classifier):
         self.drop = nn.Dropout(dropout)
         self.num_features = fc
         self.fc = nn.Linear(fc, num_classes)
+        he_init(self)
 
     def map_sizes(self) -> dict[str, int]:
         """Side of each feature map for ``input_size`` (ceil-mode 3/2 pooling, unpadded C1/C2)."""

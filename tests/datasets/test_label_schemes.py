@@ -10,7 +10,7 @@ from microexpr.datasets.layouts import ClipSpec, write_layout
 from microexpr.errors import DatasetFormatError
 from microexpr.labels import apply_scheme
 
-from tests.datasets.fakes import frames, write_casme2, write_ckplus, write_samm
+from tests.datasets.fakes import frames, write_casme, write_casme2, write_ckplus, write_samm, write_smic
 
 
 def test_objective5_reads_the_objective_classes(tmp_path):
@@ -42,3 +42,22 @@ def test_tlcnn4_and_native(tmp_path):
     out, classes, report = apply_scheme(ck, "native")
     assert classes == ("disgust", "surprise") and len(out) == 2
     assert report.excluded == {("ckplus", "unlabelled"): 1}
+
+
+def test_tlcnn4_on_casme_casme2_and_smic(tmp_path):
+    """TLCNN §4.2: positive = happiness, negative = disgust/sadness/fear/repression..., surprise, others
+    (CASME's "tense" and CASME II's "others"); SMIC's three classes map by name."""
+    tables = [read_dataset(name, writer(tmp_path)[0]).table
+              for name, writer in (("casme", write_casme), ("casme2", write_casme2), ("smic", write_smic))]
+    out, classes, report = apply_scheme(pd.concat(tables, ignore_index=True), "tlcnn4")
+    assert classes == ("positive", "negative", "surprise", "others")
+    assert dict(zip(out["clip"], out["label_name"])) == {
+        "EP01_5": "others", "EP07_10": "positive",  # CASME: tense, happiness
+        "EP02_01f": "positive", "EP03_02": "negative", "EP01_11f": "others",  # CASME II
+        "s1_ne_01": "negative", "s1_po_02": "positive", "s3_sur_01": "surprise",  # SMIC-HS (non_micro not read)
+    }
+    assert [classes[i] for i in out["label"]] == list(out["label_name"])
+    counts = {ds: {c: n for c, n in per.items() if n} for ds, per in report.counts.items()}
+    assert counts == {"casme": {"others": 1, "positive": 1}, "casme2": {"positive": 1, "negative": 1, "others": 1},
+                      "smic": {"negative": 1, "positive": 1, "surprise": 1}}
+    assert report.excluded == {}
