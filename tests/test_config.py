@@ -76,7 +76,7 @@ def test_bad_values_are_refused(tmp_path):
         config_from_dict(_with(("name",), "a/b"))
     with pytest.raises(ConfigError, match="79.19% -> 0.7919"):
         config_from_dict(_with(("paper_reference",), {"source": "x", "rows": {"M": {"overall": {"acc": 79.19}}}}))
-    with pytest.raises(ConfigError, match="scope must be 'overall' or a dataset"):
+    with pytest.raises(ConfigError, match="scope must be 'overall', foldN .* or a dataset"):
         config_from_dict(_with(("paper_reference",), {"source": "x", "rows": {"M": {"samm": {"acc": 0.5}}}}))
     with pytest.raises(ConfigError, match="protocol.name 'lopo' unknown"):
         config_from_dict(_with(("protocol",), {"name": "lopo"}))
