@@ -40,7 +40,7 @@ def ours(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, c
     """Seconds per iteration of train_model (epoch of len(x) / batch iterations, first one excluded)."""
     cfg = TrainConfig(epochs=1, lr=1e-3, batch_size=batch, optimizer="sgd", shuffle=False)
     net = FrameInput(model, crop)
-    with using(compute_for(str(device), "float32")):
+    with using(compute_for(str(device), "32")):
         train_model(net, x[:batch], y[:batch], cfg, FoldSeeds.for_fold(0, ["w"]), augment=RandomCrop(crop, window))
         sync(device)
         t = time.perf_counter()
@@ -79,7 +79,8 @@ def main() -> None:
     else:
         widths, fc, crop, h, w, frame_batch, clip_batch, frames = (96, 384, 512, 512, 384), 4096, 227, 240, 320, 224, 16, 16
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    print(f"TLCNN full width: widths {widths}, FC {fc}, crops {crop} of {h}x{w} RGB; threads {torch.get_num_threads()}")
+    what = "smoke test, tiny widths" if args.quick else "full width"
+    print(f"TLCNN {what}: widths {widths}, FC {fc}, crops {crop} of {h}x{w} RGB; threads {torch.get_num_threads()}")
     if len(devices) == 1:
         print("no CUDA GPU visible: CPU figures only")
     g = torch.Generator().manual_seed(0)
