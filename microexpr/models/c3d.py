@@ -19,13 +19,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ModelError
+from .layers import LinearHeadClassifier, he_init
 from .registry import register_model
-from .tlcnn import he_init
 
 C3D_WIDTHS = (64, 128, 256, 256, 256)
 
 
-class C3D(nn.Module):
+class C3D(LinearHeadClassifier):
     """Five conv3d + pool stages, FC ``fc`` x 2, a linear head (module doc)."""
 
     def __init__(self, num_classes: int = 4, widths: Sequence[int] = C3D_WIDTHS, fc: int = 2048, dropout: float = 0.5,
@@ -66,16 +66,6 @@ class C3D(nn.Module):
             x = F.max_pool3d(F.relu(conv(x)), pool, pool)
         x = self.drop(F.relu(self.fc6(x.flatten(1))))
         return self.drop(F.relu(self.fc7(x)))
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
 
     def example_input(self, batch_size: int = 2) -> torch.Tensor:
         return torch.rand(batch_size, self.frames, self.in_chans, self.input_size, self.input_size)

@@ -132,3 +132,34 @@ class ImageNetStandardise(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x / 255.0 - self.mean) / self.std
+
+
+def he_init(module: nn.Module) -> None:
+    """He (Kaiming) normal weights (fan in, ReLU gain) and zero biases for every convolution and
+    linear layer of ``module`` (LSTMs keep PyTorch's own initialisation)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class LinearHeadClassifier(nn.Module):
+    """The registry's model interface for a network whose head is one linear layer ``fc`` on
+    ``forward_features`` (TLCNN's two networks, the 3D-CNN); subclasses set ``num_features`` and ``fc``."""
+
+    num_features: int
+    num_classes: int
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.fc(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.fc = nn.Linear(self.num_features, num_classes)

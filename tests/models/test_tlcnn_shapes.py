@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -35,3 +36,17 @@ def test_stage3_reads_fc6_features_of_every_frame():
     x = model.example_input(2)
     assert x.shape == (2, 5, 3, 67, 67) and model(x).shape == (2, 4)
     assert model.lstm.input_size == model.cnn.fc6.out_features == 16
+
+
+def test_he_initialisation():
+    """He normal (std sqrt(2 / fan_in)) and zero biases on every conv and linear layer, not
+    PyTorch's default uniform (std about 1/sqrt(3 fan_in)), which left the narrow net untrained."""
+    import math
+
+    torch.manual_seed(0)
+    net = create_model("tlcnn")
+    for layer, fan_in in ((net.c2, 96 * 25), (net.c5, 512 * 9), (net.fc6, 384 * 6 * 6)):
+        assert float(layer.weight.std()) == pytest.approx(math.sqrt(2 / fan_in), rel=0.03)
+        assert float(layer.bias.abs().max()) == 0.0
+    c3d = create_model("c3d")
+    assert float(c3d.convs[1].weight.std()) == pytest.approx(math.sqrt(2 / (64 * 27)), rel=0.03)
