@@ -21,13 +21,14 @@ from microexpr.synth import generate_corpus
 CPU_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tlcnn_cpu.yaml"
 # Lowest UF1 accepted per variant (real labels); highest accepted with shuffled labels. Measured
 # once (seed 0, SYNTHETIC, quick corpus, config as shipped): TLCNN 0.463, TLCNN(E) 0.501, C5+SVM
-# 0.407; TLCNN with shuffled labels 0.176.
-LEARNS = {"tlcnn": 0.38, "tlcnn_e": 0.38, "c5_svm": 0.35}
+# 0.407, TLCNN(EM) 0.374 (with EM_STAGE3); shuffled labels: TLCNN 0.176, TLCNN(EM) with EM_STAGE3 0.215.
+LEARNS = {"tlcnn": 0.38, "tlcnn_e": 0.38, "c5_svm": 0.35, "tlcnn_em": 0.31}
 SHUFFLED_MAX = 0.32
-# TLCNN(EM) (CNN+LSTM from random weights on 51 training clips) does NOT generalise above chance
-# here: UF1 0.205 (config as shipped), 0.267 (300 epochs at lr 0.01), 0.155 (whole-clip windows,
-# training collapsed). Only its fit to the training clips is checked (a weaker claim, stated as such).
-EM_TRAIN_ACC = 0.35  # class-balanced epochs: 0.25 is the share of any one class
+# TLCNN(EM) trains the CNN + LSTM from random weights on 51 clips: with the config's stage-3 settings
+# (batch 8, 60 epochs) it stays at chance (UF1 0.205); smaller batches and more epochs let it learn
+# (README: `--set method.params.lstm_batch_size=4 ...`). Tried: lr 0.01 x 60 / 300 epochs 0.225 / 0.267,
+# lr 0.005 x 150 epochs 0.271, whole-clip windows 0.155 (training collapsed).
+EM_STAGE3 = {"lstm_batch_size": 4, "lstm_epochs": 250, "lstm_step_epochs": 200}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def reduced_config(corpus: dict[str, Path], variant: str, **params: object):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", list(LEARNS))
 def test_every_variant_learns(corpus, tmp_path, variant):
-    cfg = reduced_config(corpus, variant)
+    cfg = reduced_config(corpus, variant, **(EM_STAGE3 if variant == "tlcnn_em" else {}))
     result = runs.execute_run(cfg, tmp_path / "run", progress=False)
     uf1 = result.metrics["overall"]["uf1"]
     print(f"SYNTHETIC {variant}: UF1 {uf1:.3f}")
@@ -57,22 +58,7 @@ def test_every_variant_learns(corpus, tmp_path, variant):
         assert log.count("reusing tlcnn_expression") == 4
     else:
         assert "expression pretraining" not in log
-    assert "tlcnn stage 2: frames" in log  # every variant tested here fine-tunes on frames
-
-
-@pytest.mark.slow
-def test_tlcnn_em_fits_its_training_clips(corpus, tmp_path):
-    """TLCNN(EM): no stage 1 or 2 (nothing of them in the log or the stage folder), and stage 3's
-    training accuracy over the last 10 epochs above one class's share of the balanced epochs."""
-    import pandas as pd
-
-    result = runs.execute_run(reduced_config(corpus, "tlcnn_em"), tmp_path / "run", progress=False)
-    print(f"SYNTHETIC tlcnn_em: UF1 {result.metrics['overall']['uf1']:.3f} (not above chance: module doc)")
-    log = (tmp_path / "run" / "run.log").read_text()
-    assert "stage 1" not in log and "stage 2" not in log and not (tmp_path / "run" / "stages").exists()
-    hist = pd.concat(pd.read_csv(p) for p in sorted((tmp_path / "run" / "history" / "seed0").glob("fold*.csv")))
-    late = hist[hist["epoch"] >= hist["epoch"].max() - 9]
-    assert late["train_acc"].mean() >= EM_TRAIN_ACC
+    assert ("tlcnn stage 2: frames" in log) == (variant != "tlcnn_em")  # TLCNN(EM): stage 3 only
 
 
 @pytest.mark.slow
