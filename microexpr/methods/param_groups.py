@@ -72,7 +72,11 @@ def accepts(group: ParamGroup, *, into: str) -> Callable[[C], C]:
         if into not in own.parameters:
             raise TypeError(f"{cls.__name__}.__init__ has no parameter {into!r} to receive {group.source!r}")
         kept = [p for n, p in own.parameters.items() if n != into]
-        added = [p for p in group.parameters() if p.name not in own.parameters]
+        clash = sorted(p.name for p in group.parameters() if p.name in own.parameters)
+        if clash:  # the group's value would silently overwrite the method's own attribute of that name
+            raise TypeError(f"{cls.__name__}: keys {clash} of {group.source!r} are also the constructor's own (or "
+                            "another group's); rename them in the group (ParamGroup.rename) or exclude them")
+        added = group.parameters()
         positional = [p for p in kept if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         keyword = [p for p in kept if p.kind == p.KEYWORD_ONLY]
         rest = [p for p in kept if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]

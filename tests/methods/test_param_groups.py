@@ -1,5 +1,6 @@
 """Shared parameter groups: declared once (FeatureSVM's constructor, MacroPretrainParams), accepted
-by every recipe under flat config keys, typed and checked like the recipe's own keys."""
+by every recipe under flat config keys, typed and checked like the recipe's own keys; a key that
+clashes with the constructor's own is refused (it once overwrote TLCNN's lr ``gamma`` with the SVM's)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from microexpr.errors import ConfigError
 from microexpr.features.svm import FeatureSVM
 from microexpr.methods.macro_pretraining import MacroPretrainParams
+from microexpr.methods.param_groups import ParamGroup, accepts
 from microexpr.methods.registry import create_method, method_parameters, typed_params
 
 SVM_RECIPES = ("lbptop_svm", "hoof_svm", "mdmo_svm", "features_svm")
@@ -60,3 +62,29 @@ def test_fine_tuning_keys_are_one_dataclass_with_each_papers_defaults():
     assert m.epochs == 3 and m.lr == 0.01
     with pytest.raises(ConfigError, match="step_size must be >= 1"):
         create_method("atnet", {"step_size": 0})
+
+
+@dataclasses.dataclass(frozen=True)
+class Opt:
+    gamma: float = 0.5
+    epochs: int = 3
+
+
+def test_group_keys_join_the_signature_under_their_config_names():
+    @accepts(ParamGroup(Opt, rename={"epochs": "opt_epochs", "gamma": "opt_gamma"}), into="opt")
+    class M:
+        def __init__(self, *, gamma: float = 0.1, opt: dict | None = None) -> None:
+            self.gamma = gamma
+            self.opt = Opt(**(opt or {}))
+
+    assert list(inspect.signature(M.__init__).parameters) == ["self", "gamma", "opt_gamma", "opt_epochs"]
+    m = M(gamma=0.2, opt_epochs=7)
+    assert (m.gamma, m.opt) == (0.2, Opt(gamma=0.5, epochs=7))
+
+
+def test_a_key_clashing_with_the_constructors_own_is_refused():
+    with pytest.raises(TypeError, match=r"keys \['gamma'\].*rename them"):
+        @accepts(ParamGroup(Opt), into="opt")
+        class M:
+            def __init__(self, *, gamma: float = 0.1, opt: dict | None = None) -> None:
+                pass
