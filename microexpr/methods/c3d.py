@@ -27,7 +27,7 @@ from ..training.loop import predict_proba, train_model
 from ..training.seeding import FoldSeeds, seeded_init
 from .base import RunContext, training_labels
 from .registry import register_method
-from .tlcnn import FrameInput, RandomCrop, SGDStage
+from .tlcnn import FrameInput, RandomCrop, SGDStage, rect_clips
 
 
 @register_method("c3d")
@@ -78,13 +78,8 @@ class C3DMethod:
 
     def clips(self, table: pd.DataFrame, ctx: RunContext) -> torch.Tensor:
         """TIM clips as uint8 (N, T, 3, H, W) (``tim_clip_rect``, cached)."""
-        from ..inputs import load_inputs
-
-        params = {**self.inputs, "height": self.frame_height, "width": self.frame_width, "colour": "rgb",
-                  "length": self.tim_length, "interpolation": self.interpolation}
-        arr = load_inputs(table, "tim_clip_rect", params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs,
-                          progress=ctx.progress)
-        return torch.from_numpy(np.ascontiguousarray(np.asarray(arr).transpose(0, 1, 4, 2, 3)))
+        return rect_clips(table, ctx, {**self.inputs, "height": self.frame_height, "width": self.frame_width,
+                                       "colour": "rgb", "length": self.tim_length, "interpolation": self.interpolation})
 
     def prepare_inputs(self, table: pd.DataFrame, ctx: RunContext) -> None:
         self.clips(table, ctx)

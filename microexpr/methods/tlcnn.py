@@ -188,6 +188,15 @@ def window_average(model: nn.Module, clips: torch.Tensor, window: int, batch_siz
     return torch.stack(probs).mean(0).numpy()
 
 
+def rect_clips(table: pd.DataFrame, ctx: RunContext, params: dict[str, Any]) -> torch.Tensor:
+    """The ``tim_clip_rect`` clips of ``table`` (cached) as uint8 (N, T, C, H, W): channels before
+    the pixels, the layout of TLCNN's and the 3D-CNN's clip tensors."""
+    from ..inputs import load_inputs
+
+    arr = load_inputs(table, "tim_clip_rect", params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs, progress=ctx.progress)
+    return torch.from_numpy(np.ascontiguousarray(np.asarray(arr).transpose(0, 1, 4, 2, 3)))
+
+
 def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -283,11 +292,7 @@ class TLCNNMethod:
 
     def clips(self, table: pd.DataFrame, ctx: RunContext) -> torch.Tensor:
         """TIM clips of ``table`` as uint8 (N, T, 3, H, W) (``tim_clip_rect``, cached)."""
-        from ..inputs import load_inputs
-
-        arr = load_inputs(table, "tim_clip_rect", self.clip_params(), cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs,
-                          progress=ctx.progress)
-        return torch.from_numpy(np.ascontiguousarray(np.asarray(arr).transpose(0, 1, 4, 2, 3)))
+        return rect_clips(table, ctx, self.clip_params())
 
     def expression_images(self, table: pd.DataFrame, ctx: RunContext) -> torch.Tensor:
         """Stage-1 images of ``table`` as uint8 (N, 3, H, W) (``apex_rect``, cached)."""
@@ -442,4 +447,5 @@ class _C5(nn.Module):
         return self.cnn.conv(x)
 
 
-__all__ = ["FrameInput", "RandomCrop", "SGDStage", "TLCNNMethod", "VARIANTS", "centre_crop", "window_average"]
+__all__ = ["FrameInput", "RandomCrop", "SGDStage", "TLCNNMethod", "VARIANTS", "centre_crop", "rect_clips",
+           "window_average"]

@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ModelError
-from .layers import LinearHeadClassifier, he_init
+from .layers import LinearHeadClassifier, five_widths, he_init
 from .registry import register_model
 
 C3D_WIDTHS = (64, 128, 256, 256, 256)
@@ -31,10 +31,7 @@ class C3D(LinearHeadClassifier):
     def __init__(self, num_classes: int = 4, widths: Sequence[int] = C3D_WIDTHS, fc: int = 2048, dropout: float = 0.5,
                  frames: int = 32, input_size: int = 112, in_chans: int = 3) -> None:
         super().__init__()
-        w = tuple(int(v) for v in widths)
-        if len(w) != 5 or min(w) < 1 or fc < 1 or not 0 <= dropout < 1:
-            raise ModelError(f"c3d: widths must be 5 positive channel counts, fc >= 1 and dropout in [0, 1); got "
-                             f"{widths}, {fc}, {dropout}")
+        w = five_widths("c3d", widths, fc, dropout)
         self.widths, self.frames, self.input_size, self.in_chans = w, int(frames), int(input_size), int(in_chans)
         self.num_classes = num_classes
         self.convs = nn.ModuleList(nn.Conv3d(c_in, c_out, 3, padding=1) for c_in, c_out in zip((in_chans, *w[:-1]), w))

@@ -163,3 +163,13 @@ class LinearHeadClassifier(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         self.num_classes = num_classes
         self.fc = nn.Linear(self.num_features, num_classes)
+
+
+def five_widths(name: str, widths: Sequence[int], fc: int, dropout: float) -> tuple[int, ...]:
+    """``widths`` as a tuple of 5 positive ints, after checking ``fc`` >= 1 and ``dropout`` in [0, 1)
+    (TLCNN's CNN and its 3D-CNN baseline: five conv layers, two hidden FC layers)."""
+    w = tuple(int(v) for v in widths)
+    if len(w) != 5 or min(w) < 1 or fc < 1 or not 0 <= dropout < 1:
+        raise ModelError(f"{name}: widths must be 5 positive channel counts, fc >= 1 and dropout in [0, 1); got "
+                         f"{widths}, {fc}, {dropout}")
+    return w

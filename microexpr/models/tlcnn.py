@@ -32,7 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ModelError
-from .layers import LinearHeadClassifier, he_init
+from .layers import LinearHeadClassifier, five_widths, he_init
 from .registry import register_model
 
 PAPER_WIDTHS = (96, 384, 512, 512, 384)
@@ -44,10 +44,7 @@ class TLCNN(LinearHeadClassifier):
     def __init__(self, num_classes: int = 4, widths: Sequence[int] = PAPER_WIDTHS, fc: int = 4096,
                  dropout: float = 0.5, input_size: int = 227, in_chans: int = 3) -> None:
         super().__init__()
-        w = tuple(int(v) for v in widths)
-        if len(w) != 5 or min(w) < 1 or fc < 1 or not 0 <= dropout < 1:
-            raise ModelError(f"tlcnn: widths must be 5 positive channel counts, fc >= 1 and dropout in [0, 1); got "
-                             f"{widths}, {fc}, {dropout}")
+        w = five_widths("tlcnn", widths, fc, dropout)
         self.widths, self.input_size, self.in_chans, self.num_classes = w, int(input_size), int(in_chans), num_classes
         self.c1 = nn.Conv2d(in_chans, w[0], 7, stride=2)
         self.c2 = nn.Conv2d(w[0], w[1], 5, stride=2)
