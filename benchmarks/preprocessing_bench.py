@@ -14,11 +14,27 @@ native layouts), reads it, keeps the 442 composite 3-class clips, then measures 
 
 Targets (issue 4): cold < 120 s, warm < 5 s, peak RSS < 2 GB. All numbers are measured on
 synthetic faces: they show the pipeline's speed, not anything about real data.
+
+    python benchmarks/preprocessing_bench.py --native [--clips-per-corpus N] [--n-jobs 2]
+
+measures a user's first full run instead (issue 21): the ``native`` synthetic corpus (the same
+442 composite clips at CASME II/SMIC 640x480, SAMM 2040x1088 and a real-size CK+ at 640x490,
+no landmark files, so every face is detected), and every input every shipped config on those
+corpora needs (found by asking the configs' methods, :mod:`native_inputs`), into one fresh
+cache as a run fills it: the face step first, then each input; then all of them again warm.
+Per input and corpus it prints the cold time and clips/s, the sequential reference (one clip
+after another: ``compute_clip`` without cache or pool, face detected each time) with its stage
+breakdown (decode, detect, landmarks, crop, flow, rest) and the ratio, checks that the pipeline's
+arrays equal the reference's, and prints the peak memory. ``--clips-per-corpus N`` measures N
+clips of each corpus (spread over its subjects) and scales the times to the full corpora.
+Goals (issue 21, 2 cores): flow_image for every composite clip < 3 min; every input together
+< 15 min; warm < 5 s; peak < 2 GiB.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -134,6 +150,120 @@ def reference_loop(table: pd.DataFrame, params: dict) -> tuple[np.ndarray, float
     return np.stack(out), time.perf_counter() - t0
 
 
+def native_tables(corpus_dir: Path, n_jobs: int, size: str = "native") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The native corpus's composite table (442 clips) and CK+ table (labelled sequences); no
+    landmark files (``size="quick"`` tries the script in seconds)."""
+    roots = generate_corpus(corpus_dir, size=size, seed=0, n_jobs=n_jobs, progress=True, landmarks=False)
+    tables = []
+    for name in ("casme2", "samm", "smic"):
+        options = {"apex": "middle"} if name == "smic" else {}
+        t = read_dataset(name, roots[name], **options).table
+        tables.append(t.assign(corpus=name))
+    table, _, _ = apply_scheme(pd.concat(tables, ignore_index=True), "composite3")
+    ck = read_dataset("ckplus", roots["ckplus"]).table
+    ck = ck[ck["emotion"].notna()].assign(corpus="ckplus")
+    return table.reset_index(drop=True), ck.reset_index(drop=True)
+
+
+def spread_sample(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """``n`` clips of ``table`` spread over its subjects (every k-th row in subject order)."""
+    if n <= 0 or n >= len(table):
+        return table
+    ordered = table.sort_values(["subject", "key"]).reset_index(drop=True)
+    idx = np.unique(np.linspace(0, len(ordered) - 1, n).round().astype(int))
+    return ordered.iloc[idx].reset_index(drop=True)
+
+
+def native_main(args: argparse.Namespace) -> int:
+    """``--native``: every shipped input at native size, per corpus, cold / warm / reference."""
+    from native_inputs import STAGES, shipped_inputs, timed_stages
+
+    from microexpr.inputs.clip import ClipJob
+    from microexpr.inputs.load import compute_clip, load_inputs_with_stats
+
+    logging.getLogger("microexpr").setLevel(logging.ERROR)  # fallbacks are counted below, not listed
+    t = time.perf_counter()
+    table, ck = native_tables(args.corpus, args.n_jobs, args.native_size)
+    print(f"native corpus: {len(table)} composite clips + {len(ck)} CK+ sequences, ready in "
+          f"{time.perf_counter() - t:.0f} s ({args.corpus})")
+    if "landmarks" in table and table["landmarks"].notna().any():
+        print("note: this corpus has landmark files, so faces are not detected", file=sys.stderr)
+    uses, skipped = shipped_inputs(table.head(2), ck.head(2))
+    print(f"{len(uses)} distinct inputs needed by the shipped configs; skipped (other corpora): {', '.join(skipped)}")
+    corpora = {name: g.reset_index(drop=True) for name, g in table.groupby("corpus")}
+    corpora["ckplus"] = ck
+    samples = {name: spread_sample(g, args.clips_per_corpus) for name, g in corpora.items()}
+    scale = {name: len(corpora[name]) / len(samples[name]) for name in corpora}
+    if args.clips_per_corpus:
+        print("measured clips per corpus: " + ", ".join(f"{n} {len(samples[n])}/{len(corpora[n])}" for n in samples)
+              + " (times below are scaled to the full corpora)")
+
+    def groups(use):  # noqa: ANN001, ANN202
+        return ("casme2", "samm", "smic") if use.corpus == "composite" else ("ckplus",)
+
+    rows = []
+    with PeakRSS() as rss, tempfile.TemporaryDirectory(prefix="microexpr_bench_native_cache_") as cache:
+        total_cold = 0.0
+        face, fallbacks = {}, {}
+        for name, sample in samples.items():  # the face step, shared by every input (cached per clip)
+            t = time.perf_counter()
+            _, stats = load_inputs_with_stats(sample, "crop_landmarks", None, cache_dir=cache, n_jobs=args.n_jobs,
+                                              progress=False)
+            face[name] = (time.perf_counter() - t) * scale[name]
+            fallbacks[name] = len(stats.face_notes)
+            total_cold += face[name]
+        print("\nface step (detect + landmarks, cached for every input), full-corpus seconds: "
+              + ", ".join(f"{n} {v:.0f}" for n, v in face.items())
+              + "; clips needing dlib's CNN after a HOG miss: "
+              + ", ".join(f"{n} {fallbacks[n]}/{len(samples[n])}" for n in samples))
+        for use in uses:
+            for name in groups(use):
+                sample = samples[name]
+                t = time.perf_counter()
+                arr, _ = load_inputs_with_stats(sample, use.name, use.params, cache_dir=cache, n_jobs=args.n_jobs,
+                                                progress=False)
+                cold = (time.perf_counter() - t) * scale[name]
+                total_cold += cold
+                k = min(args.reference_clips, len(sample))
+                with timed_stages() as stages:
+                    t = time.perf_counter()
+                    ref = [compute_clip(use.name, use.params, ClipJob.from_row(r), None, None)[0]
+                           for r in sample.head(k).to_dict("records")]
+                    ref_s = (time.perf_counter() - t) / k
+                if not np.array_equal(np.stack(ref), arr[:k]):
+                    print(f"ERROR: {use.label} on {name}: pipeline and reference arrays differ", file=sys.stderr)
+                    return 1
+                per_clip = cold / len(corpora[name]) + face[name] / len(corpora[name])
+                rows.append((use, name, cold, ref_s, per_clip, {s: stages.get(s, 0.0) / k for s in STAGES}))
+                print(f"  {use.label:70s} {name:7s} cold {cold:7.1f} s  reference {ref_s:6.2f} s/clip  "
+                      f"ratio {ref_s / per_clip:5.2f}x  [" + " ".join(
+                          f"{s} {v:.2f}" for s, v in rows[-1][5].items()) + f" rest {ref_s - sum(rows[-1][5].values()):.2f}]")
+        t = time.perf_counter()
+        for use in uses:
+            for name in groups(use):
+                load_inputs_with_stats(samples[name], use.name, use.params, cache_dir=cache, n_jobs=args.n_jobs,
+                                       progress=False)
+        warm = (time.perf_counter() - t) * max(scale.values())
+    flow_image = sum(face[n] for n in ("casme2", "samm", "smic")) + min(
+        (sum(r[2] for r in rows if r[0] == u) for u in uses if u.name == "flow_image" and u.corpus == "composite"),
+        default=float("nan"))
+    print(f"\nflow_image, every composite clip (face step + the cheaper flow_image): {flow_image:7.0f} s "
+          f"(goal < 180 s: {'ok' if flow_image < 180 else 'MISSED'})")
+    print(f"every input of every shipped config, cold:                           {total_cold:7.0f} s "
+          f"(goal < 900 s: {'ok' if total_cold < 900 else 'MISSED'})")
+    print(f"the same, warm (all cached):                                          {warm:7.1f} s "
+          f"(goal < 5 s: {'ok' if warm < 5 else 'MISSED'})")
+    print(f"peak memory, main process + workers: {rss.peak:.0f} MiB (goal < 2048: {'ok' if rss.peak < 2048 else 'MISSED'})")
+    by_stage = {s: sum(r[5][s] * len(corpora[r[1]]) for r in rows) for s in STAGES}
+    ref_total = sum(r[3] * len(corpora[r[1]]) for r in rows)
+    print("reference loop, CPU-seconds by stage over every input (face detected per input): "
+          + ", ".join(f"{s} {v:.0f}" for s, v in by_stage.items()) + f", rest {ref_total - sum(by_stage.values()):.0f}"
+          f" (total {ref_total:.0f})")
+    print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; n_jobs={args.n_jobs}")
+    print("(synthetic corpus: measures the pipeline's speed, not results on real data)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=Path(tempfile.gettempdir()) / "microexpr_bench_corpus",
@@ -144,8 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flow-preset", default="default", help="TV-L1 preset (default | fast | accurate)")
     ap.add_argument("--reference-clips", type=int, default=40,
                     help="clips timed in the sequential reference loop (its clips/s is extrapolated)")
+    ap.add_argument("--native", action="store_true",
+                    help="every shipped config's inputs on the native-size corpus, faces detected (issue 21)")
+    ap.add_argument("--native-size", choices=("native", "quick"), default="native",
+                    help="--native: the corpus size (quick: small frames, to try the script)")
+    ap.add_argument("--clips-per-corpus", type=int, default=0,
+                    help="--native: measure this many clips per corpus and scale to the full corpora (0: all)")
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
+    if args.native:
+        if args.corpus == ap.get_default("corpus"):
+            args.corpus = Path(tempfile.gettempdir()) / f"microexpr_bench_{args.native_size}_nolandmarks"
+        args.reference_clips = min(args.reference_clips, 3) if args.reference_clips == 40 else args.reference_clips
+        return native_main(args)
 
     t = time.perf_counter()
     table = composite_table(args.corpus, args.size)

@@ -7,7 +7,8 @@
 per clip, the planted AUs, per-side intensities, peak displacement, true onset/apex/offset
 frame numbers (also for the ``/`` apexes), blinks. Each clip folder also holds
 ``landmarks68.npy`` (n_frames, 68, 2; x, y pixels), the exact landmarks of every frame,
-which the readers put in the ClipTable's ``landmarks`` column.
+which the readers put in the ClipTable's ``landmarks`` column, unless the size writes none
+(``native``) or ``landmarks=False``: then preprocessing detects the faces, as on a real copy.
 
 Atomic: the corpus is generated in a temporary sibling folder and renamed into place, so
 ``out_dir`` either holds a complete corpus or does not exist. An existing complete corpus
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ..errors import ConfigError
@@ -40,9 +42,21 @@ MANIFEST_NAME = "synth_manifest.json"
 _log = logging.getLogger("microexpr.synth")
 
 
-def render_record(record: ClipRecord, nuisances: Nuisances | None = None) -> RenderedClip:
-    """Render one planned clip (frames, landmarks, planted fields), as the generator does."""
-    return render_clip(record.plan, nuisances or Nuisances())
+def render_record(record: ClipRecord, nuisances: Nuisances | None = None, *,
+                  neutral: np.ndarray | None = None) -> RenderedClip:
+    """Render one planned clip (frames, landmarks, planted fields), as the generator does.
+
+    A record whose ``frame_hw`` differs from its plan's (native sizes) is rendered at the plan's
+    size and upscaled: frames bicubic, landmarks with OpenCV's pixel-centre convention
+    ``x' = (x + 0.5) * s - 0.5``. The planted fields stay at the rendered size."""
+    clip = render_clip(record.plan, nuisances or Nuisances(), neutral=neutral)
+    if record.frame_hw is None or tuple(record.frame_hw) == tuple(record.plan.frame_hw):
+        return clip
+    (h, w), (rh, rw) = record.frame_hw, record.plan.frame_hw
+    clip.frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in clip.frames]
+    s = np.array([w / rw, h / rh], dtype=np.float64)
+    clip.landmarks = ((clip.landmarks.astype(np.float64) + 0.5) * s - 0.5).astype(np.float32)
+    return clip
 
 
 def read_manifest(corpus_dir: str | Path) -> dict[str, Any] | None:
@@ -56,7 +70,7 @@ def read_manifest(corpus_dir: str | Path) -> dict[str, Any] | None:
         raise ConfigError(f"{path} is not valid JSON ({exc}); delete {corpus_dir} and generate again") from exc
 
 
-def _matches(manifest: dict[str, Any] | None, size: str, seed: int, nuisances: Nuisances) -> bool:
+def _matches(manifest: dict[str, Any] | None, size: str, seed: int, nuisances: Nuisances, landmarks: bool) -> bool:
     return bool(
         manifest
         and manifest.get("complete") is True
@@ -64,6 +78,7 @@ def _matches(manifest: dict[str, Any] | None, size: str, seed: int, nuisances: N
         and manifest.get("size") == size
         and manifest.get("seed") == seed
         and manifest.get("nuisances") == nuisances.to_dict()
+        and manifest.get("landmark_files", True) == landmarks
     )
 
 
@@ -77,25 +92,33 @@ def generate_corpus(
     size: str = "quick",
     seed: int = 0,
     nuisances: Nuisances | None = None,
+    landmarks: bool | None = None,
     progress: bool = False,
+    n_jobs: int = 1,
 ) -> dict[str, Path]:
     """Write (or reuse) the synthetic corpus; return dataset name -> root for ``read_dataset``.
 
     ``out_dir`` must not exist, be empty, or hold a corpus generated with the same
-    ``size``, ``seed``, ``nuisances`` and generator version (then it is reused as is).
+    ``size``, ``seed``, ``nuisances``, ``landmarks`` and generator version (then it is reused
+    as is). ``landmarks``: write each clip's exact ``landmarks68.npy`` (None: the size's
+    default, which is yes except for ``native``). ``n_jobs`` > 1 renders clips in that many
+    worker processes while this one writes the files (the corpus is identical for any value).
     """
     out = Path(out_dir)
     nuis = nuisances or Nuisances()
     try:
-        get_size(size)
+        spec = get_size(size)
         nuis.validate()
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    if not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ConfigError(f"n_jobs must be a positive integer, got {n_jobs!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
+    with_landmarks = spec.landmark_files if landmarks is None else bool(landmarks)
     manifest = read_manifest(out) if out.is_dir() else None
-    if _matches(manifest, size, seed, nuis):
+    if _matches(manifest, size, seed, nuis, with_landmarks):
         _log.info("reusing synthetic corpus in %s (size %s, seed %d)", out, size, seed)
         return _roots(out, manifest)  # type: ignore[arg-type]
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -103,12 +126,13 @@ def generate_corpus(
                 else "other files")
         raise ConfigError(
             f"{out} already holds {what}; pass an empty or new folder, or delete it to regenerate "
-            f"(wanted size={size}, seed={seed}, generator version {GENERATOR_VERSION})"
+            f"(wanted size={size}, seed={seed}, landmark files {'yes' if with_landmarks else 'no'}, "
+            f"generator version {GENERATOR_VERSION})"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        manifest = _write_corpus(tmp, size, seed, nuis, progress)
+        manifest = _write_corpus(tmp, size, seed, nuis, with_landmarks, progress, n_jobs)
         if out.exists():
             out.rmdir()  # empty (checked above)
         os.replace(tmp, out)
@@ -121,47 +145,62 @@ def generate_corpus(
 def _describe(manifest: dict[str, Any] | None) -> str:
     if not manifest:
         return "unknown"
-    return f"size={manifest.get('size')}, seed={manifest.get('seed')}, version {manifest.get('generator_version')}"
+    return (f"size={manifest.get('size')}, seed={manifest.get('seed')}, landmark files "
+            f"{'yes' if manifest.get('landmark_files', True) else 'no'}, version {manifest.get('generator_version')}")
 
 
-def _write_corpus(root: Path, size: str, seed: int, nuis: Nuisances, progress: bool) -> dict[str, Any]:
+def _write_corpus(root: Path, size: str, seed: int, nuis: Nuisances, landmarks: bool, progress: bool,
+                  n_jobs: int = 1) -> dict[str, Any]:
     from ..datasets.layouts import ClipSpec, write_layout
 
     t0 = time.time()
     records = plan_corpus(size, seed, nuis)
+    pool = _RenderPool(records, nuis, n_jobs) if n_jobs > 1 else None
     neutral_cache: dict[tuple[str, str], np.ndarray] = {}
     specs: dict[str, list[ClipSpec]] = {ds: [] for ds in DATASET_ORDER}
     clip_entries: list[dict[str, Any]] = []
-    iterator: Any = records
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(records, desc="synthetic clips", unit="clip")
-    for rec in iterator:
-        key = (rec.dataset, rec.subject)
-        if key not in neutral_cache:
-            p = rec.plan
-            neutral_cache[key] = render_neutral(p.identity, neutral_landmarks(p.identity, p.frame_hw, p.scale_px), p.frame_hw)
-        lazy = _LazyClip(rec, nuis, neutral_cache[key])
+        bar = tqdm(total=len(records), desc="synthetic clips", unit="clip")
+    for index, rec in enumerate(records):
+        neutral = None
+        if pool is None:
+            key = (rec.dataset, rec.subject)
+            if key not in neutral_cache:
+                p = rec.plan
+                neutral_cache[key] = render_neutral(p.identity, neutral_landmarks(p.identity, p.frame_hw, p.scale_px),
+                                                    p.frame_hw)
+            neutral = neutral_cache[key]
+        lazy = _LazyClip(rec, nuis, neutral, keep_for_landmarks=landmarks, pool=pool, index=index, bar=bar)
         specs[rec.dataset].append(ClipSpec(
             subject=rec.subject, clip=rec.clip, frames=_LazyFrames(lazy), first_frame_number=rec.first_frame_number,
             onset=rec.onset_number, apex=rec.apex_number if rec.apex_written else None, offset=rec.offset_number,
             emotion=rec.emotion, aus=rec.aus_cell, objective_class=rec.objective_class,
-            landmarks=_LazyLandmarks(lazy), frame_digits=rec.frame_digits,  # type: ignore[arg-type]
+            landmarks=_LazyLandmarks(lazy) if landmarks else None,  # type: ignore[arg-type]
+            frame_digits=rec.frame_digits,
             extra={"Inducement Code": int(rec.clip.split("_")[1])} if rec.dataset == "samm" else {},
         ))
         clip_entries.append(_manifest_entry(rec, nuis))
     roots: dict[str, str] = {}
-    for ds in DATASET_ORDER:
-        written = write_layout(ds, root / ds, specs[ds])
-        roots[ds] = str(written.relative_to(root))
-        specs[ds].clear()  # free the frames
+    try:
+        for ds in DATASET_ORDER:
+            written = write_layout(ds, root / ds, specs[ds])
+            roots[ds] = str(written.relative_to(root))
+            specs[ds].clear()  # free the frames
+    finally:
+        if pool is not None:
+            pool.close()
+        if bar is not None:
+            bar.close()
     manifest = {
         "generator": "microexpr.synth",
         "generator_version": GENERATOR_VERSION,
         "size": size,
         "seed": seed,
         "nuisances": nuis.to_dict(),
+        "landmark_files": landmarks,
         "roots": roots,
         "synthetic": True,
         "note": "Synthetic faces with planted action-unit motion: results on this corpus show that the "
@@ -180,20 +219,80 @@ class _LazyClip:
     The writer takes every clip of a dataset at once (one sheet per dataset); rendering
     them all up front would hold the whole default corpus (GBs) in memory. The writer reads
     a clip's frames, then its landmarks: the rendering is dropped after the landmarks
-    are taken (rendering is deterministic, so any other access order is only slower).
+    are taken, or after the last frame when no landmark file is written (rendering is
+    deterministic, so any other access order is only slower).
     """
 
-    def __init__(self, record: ClipRecord, nuisances: Nuisances, neutral: np.ndarray) -> None:
+    def __init__(self, record: ClipRecord, nuisances: Nuisances, neutral: np.ndarray | None, *,
+                 keep_for_landmarks: bool = True, pool: "_RenderPool | None" = None, index: int = 0,
+                 bar: Any = None) -> None:
         self.record, self.nuisances, self.neutral = record, nuisances, neutral
+        self.keep_for_landmarks = keep_for_landmarks
+        self.pool, self.index, self.bar = pool, index, bar
         self._clip: RenderedClip | None = None
+        self._counted = False
 
     def get(self) -> RenderedClip:
         if self._clip is None:
-            self._clip = render_clip(self.record.plan, self.nuisances, neutral=self.neutral)
+            if self.pool is not None:
+                self._clip = self.pool.get(self.index)
+            else:
+                self._clip = render_record(self.record, self.nuisances, neutral=self.neutral)
+            if self.bar is not None and not self._counted:
+                self._counted = True
+                self.bar.update(1)
         return self._clip
 
     def release(self) -> None:
         self._clip = None
+
+
+class _RenderPool:
+    """Renders clips in worker processes, ahead of the layout writer and in record order.
+
+    The writer asks for clip ``i``; clips ``i .. i + 2 * n_jobs`` are then being rendered, so
+    the writer (JPEG/BMP encoding in this process) and the renderers work at once. Each
+    clip is rendered exactly as :func:`render_record` renders it in-process (workers cache
+    each subject's neutral face), so the corpus does not depend on ``n_jobs``. A clip asked
+    for twice is rendered again (the writer asks once)."""
+
+    def __init__(self, records: list[ClipRecord], nuisances: Nuisances, n_jobs: int) -> None:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+        self.records, self.nuisances, self.ahead = records, nuisances, 2 * n_jobs
+        self._pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
+        self._futures: dict[int, Any] = {}
+
+    def get(self, index: int) -> RenderedClip:
+        for j in range(index, min(index + self.ahead + 1, len(self.records))):
+            if j not in self._futures:
+                self._futures[j] = self._pool.submit(_render_in_worker, self.records[j], self.nuisances)
+        frames, lm = self._futures.pop(index).result()
+        return RenderedClip(frames=frames, landmarks=lm, expression_field=np.zeros(0), true_flow=np.zeros(0),
+                            moving_mask=np.zeros(0, bool), intensity=np.zeros(0), blink=np.zeros(0))
+
+    def close(self) -> None:
+        for fut in self._futures.values():
+            fut.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_WORKER_NEUTRALS: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _render_in_worker(record: ClipRecord, nuisances: Nuisances) -> tuple[list[np.ndarray], np.ndarray]:
+    """(frames, landmarks) of ``record`` (what the writer needs), as :func:`render_record` gives them."""
+    key = (record.dataset, record.subject)
+    if key not in _WORKER_NEUTRALS:
+        if len(_WORKER_NEUTRALS) > 8:
+            _WORKER_NEUTRALS.clear()
+        p = record.plan
+        _WORKER_NEUTRALS[key] = render_neutral(p.identity, neutral_landmarks(p.identity, p.frame_hw, p.scale_px),
+                                               p.frame_hw)
+    clip = render_record(record, nuisances, neutral=_WORKER_NEUTRALS[key])
+    return clip.frames, clip.landmarks
 
 
 class _LazyFrames(Sequence):
@@ -206,7 +305,12 @@ class _LazyFrames(Sequence):
         return self._clip.record.plan.n_frames
 
     def __getitem__(self, i):  # noqa: ANN001, ANN204 - Sequence protocol
-        return self._clip.get().frames[i]
+        if isinstance(i, int) and not -len(self) <= i < len(self):
+            raise IndexError(i)  # before rendering: iteration ends by asking for frame n
+        frame = self._clip.get().frames[i]
+        if not self._clip.keep_for_landmarks and isinstance(i, int) and i == len(self) - 1:
+            self._clip.release()
+        return frame
 
 
 class _LazyLandmarks:
@@ -237,6 +341,8 @@ def _manifest_entry(rec: ClipRecord, nuis: Nuisances) -> dict[str, Any]:
         "fps": p.fps,
         "n_frames": p.n_frames,
         "first_frame_number": rec.first_frame_number,
+        "frame_hw": list(rec.frame_hw or p.frame_hw),  # as written; displacements are in rendered pixels
+        "rendered_hw": list(p.frame_hw),
         "onset_frame": rec.onset_number,
         "apex_frame": rec.apex_number,
         "offset_frame": rec.offset_number,

@@ -26,7 +26,7 @@ from .clips import ClipPlan
 from .emotions import format_aus, sample_aus
 from .faces import Identity, sample_identity
 from .nuisances import Nuisances
-from .sizes import CKPLUS_CODES, CKPLUS_FPS, COMPOSITE_CLASS, MICRO_FPS, OBJECTIVE_CLASS, SIZES, CorpusSize
+from .sizes import CKPLUS_CODES, CKPLUS_FPS, COMPOSITE_CLASS, MICRO_FPS, OBJECTIVE_CLASS, SIZES, CorpusSize, FrameGeometry
 
 DATASET_ORDER: tuple[str, ...] = ("casme2", "samm", "smic", "ckplus")
 _SMIC_ABBR = {"negative": "ne", "positive": "po", "surprise": "sur"}
@@ -47,6 +47,7 @@ class ClipRecord:
     frame_digits: int | None
     apex_written: bool  # False: the sheet says "/" (CASME II quirk); SMIC never writes one
     plan: ClipPlan
+    frame_hw: tuple[int, int] | None = None  # written frame size when the plan renders smaller (upscaled)
 
     @property
     def onset_number(self) -> int:
@@ -116,6 +117,17 @@ def _timing(size: CorpusSize, fps: float, pad: bool, rng: np.random.Generator) -
     return offset + after + 1, onset, apex, offset
 
 
+def _written_hw(geo: FrameGeometry) -> tuple[int, int] | None:
+    return None if geo.render_hw == geo.frame_hw else geo.frame_hw
+
+
+def _placement(rng: np.random.Generator, reach: int, factor: float) -> tuple[int, int]:
+    """Static head offset (x, y) pixels: uniform integers in [-reach, reach], scaled with the face
+    (drawn the same for every geometry, so a size's plan only changes where it scales)."""
+    dx, dy = int(rng.integers(-reach, reach + 1)), int(rng.integers(-reach, reach + 1))
+    return (dx, dy) if factor == 1.0 else (int(round(dx * factor)), int(round(dy * factor)))
+
+
 def _blink(nuis: Nuisances, n: int, fps: float, rng: np.random.Generator) -> tuple[int | None, int]:
     happens = rng.random() < nuis.blink_prob  # always drawn: same plan for any blink_prob
     start = int(rng.integers(0, n))
@@ -140,6 +152,7 @@ def plan_corpus(size: str = "quick", seed: int = 0, nuisances: Nuisances | None 
 def _plan_micro(ds: str, spec: CorpusSize, rng: np.random.Generator, nuis: Nuisances, *, balanced: bool) -> list[ClipRecord]:
     dsize = spec.datasets[ds]
     fps = MICRO_FPS[ds]
+    geo = spec.frame_geometry(ds)
     emotions = [emo for emo, n in dsize.emotions.items() for _ in range(n)]
     owners = _assign_subjects(emotions, dsize.subjects, set(dsize.excluded), dsize.extra_subjects, rng, balanced)
     identities: dict[str, Identity] = {s: sample_identity(rng) for s in (*dsize.subjects, *dsize.extra_subjects)}
@@ -181,19 +194,19 @@ def _plan_micro(ds: str, spec: CorpusSize, rng: np.random.Generator, nuis: Nuisa
         used_names.add((subject, name))
         blink_at, blink_len = _blink(nuis, n, fps, rng)
         plan = ClipPlan(
-            identity=identities[subject], frame_hw=spec.frame_hw, scale_px=spec.scale_px, n_frames=n,
+            identity=identities[subject], frame_hw=geo.render_hw, scale_px=geo.scale_px, n_frames=n,
             onset=onset, apex=apex, offset=offset, aus=tuple(aus), au_weights=weights,
-            peak_px=float(rng.uniform(*spec.micro_peak_px)), fps=fps, colour=(ds != "samm"), profile="micro",
-            placement_px=(int(rng.integers(-3, 4)), int(rng.integers(-3, 4))),
+            peak_px=float(rng.uniform(*spec.micro_peak_px)) * geo.motion_factor, fps=fps, colour=(ds != "samm"),
+            profile="micro", placement_px=_placement(rng, 3, geo.motion_factor),
             blink_at=blink_at, blink_frames=blink_len, seed=int(rng.integers(0, 2**31 - 1)),
         )
-        plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px))
+        plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px / geo.motion_factor))
         cls = COMPOSITE_CLASS[ds][emotion]
         out.append(ClipRecord(
             dataset=ds, subject=subject, clip=name, emotion=emotion, composite_class=cls,
             aus_cell=format_aus(aus, weights), objective_class=OBJECTIVE_CLASS.get(emotion.lower()) if ds != "smic" else None,
             first_frame_number=first, frame_digits=digits, apex_written=(ds != "smic" and i not in missing_apex),
-            plan=plan,
+            plan=plan, frame_hw=_written_hw(geo),
         ))
     # SMIC non_micro clips: live in the non_micro tree, which the reader ignores.
     for j in range(dsize.non_micro):
@@ -201,15 +214,15 @@ def _plan_micro(ds: str, spec: CorpusSize, rng: np.random.Generator, nuis: Nuisa
         n, onset, apex, offset = _timing(spec, fps, pad=False, rng=rng)
         aus = sample_aus("others", rng)
         plan = ClipPlan(
-            identity=identities[subject], frame_hw=spec.frame_hw, scale_px=spec.scale_px, n_frames=n,
+            identity=identities[subject], frame_hw=geo.render_hw, scale_px=geo.scale_px, n_frames=n,
             onset=onset, apex=apex, offset=offset, aus=tuple(aus), au_weights={a: (0.5, 0.5) for a in aus},
-            peak_px=float(rng.uniform(*spec.micro_peak_px)), fps=fps, colour=True, seed=int(rng.integers(0, 2**31 - 1)),
+            peak_px=float(rng.uniform(*spec.micro_peak_px)) * geo.motion_factor, fps=fps, colour=True, seed=int(rng.integers(0, 2**31 - 1)),
         )
-        plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px))
+        plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px / geo.motion_factor))
         out.append(ClipRecord(
             dataset=ds, subject=subject, clip=f"{subject}_no_{j + 1:02d}", emotion="non_micro", composite_class=None,
             aus_cell="+".join(aus), objective_class=None, first_frame_number=int(rng.integers(1000, 900000)),
-            frame_digits=None, apex_written=False, plan=plan,
+            frame_digits=None, apex_written=False, plan=plan, frame_hw=_written_hw(geo),
         ))
     return out
 
@@ -221,6 +234,7 @@ def _plan_ckplus(spec: CorpusSize, rng: np.random.Generator, nuis: Nuisances) ->
     # disgust 59, fear 25, happy 69, sadness 28, surprise 83.
     freq = np.array([45, 18, 59, 25, 69, 28, 83], dtype=float)
     freq /= freq.sum()
+    geo = spec.frame_geometry("ckplus")
     out: list[ClipRecord] = []
     for sid in ids:
         subject = f"S{sid:03d}"
@@ -236,17 +250,17 @@ def _plan_ckplus(spec: CorpusSize, rng: np.random.Generator, nuis: Nuisances) ->
             n = int(rng.integers(spec.ckplus_frames[0], spec.ckplus_frames[1] + 1))
             blink_at, blink_len = _blink(nuis, n, CKPLUS_FPS, rng)
             plan = ClipPlan(
-                identity=identity, frame_hw=spec.ckplus_frame_hw, scale_px=spec.ckplus_scale_px, n_frames=n,
+                identity=identity, frame_hw=geo.render_hw, scale_px=geo.scale_px, n_frames=n,
                 onset=0, apex=n - 1, offset=n - 1, aus=tuple(aus), au_weights=weights,
-                peak_px=float(rng.uniform(*spec.ckplus_peak_px)), fps=CKPLUS_FPS, colour=False, profile="macro",
-                placement_px=(int(rng.integers(-4, 5)), int(rng.integers(-4, 5))),
+                peak_px=float(rng.uniform(*spec.ckplus_peak_px)) * geo.motion_factor, fps=CKPLUS_FPS, colour=False,
+                profile="macro", placement_px=_placement(rng, 4, geo.motion_factor),
                 blink_at=blink_at, blink_frames=blink_len, seed=int(rng.integers(0, 2**31 - 1)),
             )
-            plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px, macro=True))
+            plan = dataclasses.replace(plan, fold_depth=spec.fold_depth(plan.peak_px / geo.motion_factor, macro=True))
             out.append(ClipRecord(
                 dataset="ckplus", subject=subject, clip=f"{seq:03d}", emotion=code if labelled else None,
                 composite_class={"happiness": "positive", "surprise": "surprise"}.get(emotion_name, "negative") if labelled else None,
                 aus_cell=format_aus(aus, weights), objective_class=None, first_frame_number=1, frame_digits=None,
-                apex_written=True, plan=plan,
+                apex_written=True, plan=plan, frame_hw=_written_hw(geo),
             ))
     return out

@@ -11,12 +11,24 @@ composite "negative" class roughly as the real corpora do.
 ``quick`` keeps three corpora with five subjects each and 20 composite clips per corpus
 (8/6/6), short clips and small frames, so that tests generate it in seconds.
 
+``native`` is ``default``'s plan (same clips, labels, timing and random draws) at each
+corpus's native frame size and frame rate, faces at realistic pixel sizes: CASME II
+640x480 colour (face ~230 px wide), SMIC-HS 640x480 colour (~190 px), SAMM 2040x1088 grey
+(~400 px), CK+ 640x490 grey (~250 px), with a CK+ of real size (123 subjects, ~600
+sequences), and *no* landmark files, so preprocessing detects every face as on a licensed
+copy (``microexpr synth --landmarks`` writes them anyway). Planted motion and head placement
+scale with the face. Frames wider than ``render_max_side`` are rendered at that width and
+upscaled (bicubic) to the native size: the files, their decoding and every pixel count
+downstream are native, but the fine texture of a 2040-px SAMM face is interpolated (the
+generator would otherwise spend ~0.1 s per frame). Used by
+``benchmarks/preprocessing_bench.py --native``.
+
 Every size also has a small CK+-like corpus (neutral -> peak, 30 fps) for pretraining.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 # Composite counts per dataset and class (negative, positive, surprise): the one place.
 COMPOSITE_COUNTS: dict[str, dict[str, int]] = {
@@ -71,12 +83,40 @@ class CorpusSize:
     # synth.clips.fold_shading) for a clip of mean peak displacement; scales with the clip's peak.
     micro_fold_depth: float = 0.0
     ckplus_fold_depth: float = 0.0
+    # Per-dataset (frame (height, width), scale_px) overriding frame_hw/scale_px (ckplus_* for
+    # "ckplus"); planted motion and placement scale by the ratio of scale_px to the reference.
+    geometry: dict[str, tuple[tuple[int, int], float]] = field(default_factory=dict)
+    render_max_side: int | None = None  # render wider frames at this width, then upscale
+    landmark_files: bool = True  # write landmarks68.npy beside each clip's frames
+
+    def frame_geometry(self, dataset: str) -> "FrameGeometry":
+        """Where and how large ``dataset``'s clips are drawn (see :class:`FrameGeometry`)."""
+        ref_hw, ref_scale = ((self.ckplus_frame_hw, self.ckplus_scale_px) if dataset == "ckplus"
+                             else (self.frame_hw, self.scale_px))
+        hw, scale = self.geometry.get(dataset, (ref_hw, ref_scale))
+        shrink = 1.0
+        if self.render_max_side is not None and max(hw) > self.render_max_side:
+            shrink = max(hw) / self.render_max_side
+        render_hw = (int(round(hw[0] / shrink)), int(round(hw[1] / shrink)))
+        return FrameGeometry(hw, render_hw, scale / shrink, scale / ref_scale / shrink)
 
     def fold_depth(self, peak_px: float, *, macro: bool = False) -> float:
         """Fold depth of a clip with planted peak ``peak_px``: proportional to its intensity."""
         depth, (lo, hi) = ((self.ckplus_fold_depth, self.ckplus_peak_px) if macro
                            else (self.micro_fold_depth, self.micro_peak_px))
         return min(0.9, depth * peak_px / ((lo + hi) / 2.0))
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """One dataset's frames: ``frame_hw`` as written; ``render_hw`` and ``scale_px`` as rendered
+    (equal to the written size unless the generator upscales); ``motion_factor`` multiplies the
+    planted displacement and placement drawn for the reference geometry (1.0 for quick/default)."""
+
+    frame_hw: tuple[int, int]
+    render_hw: tuple[int, int]
+    scale_px: float
+    motion_factor: float
 
 
 MICRO_FPS: dict[str, float] = {"casme2": 200.0, "samm": 200.0, "smic": 100.0}
@@ -158,6 +198,19 @@ SIZES: dict[str, CorpusSize] = {
         ckplus_fold_depth=0.35,
     ),
 }
+
+# The default plan at the corpora's native sizes (see the module docstring). scale_px is the
+# jaw half-width: a face ~2 * scale_px wide.
+SIZES["native"] = replace(
+    SIZES["default"],
+    geometry={"casme2": ((480, 640), 115.0), "smic": ((480, 640), 95.0), "samm": ((1088, 2040), 200.0),
+              "ckplus": ((490, 640), 125.0)},
+    render_max_side=640,
+    landmark_files=False,
+    ckplus_subjects=123,
+    ckplus_sequences=(2, 8),
+    ckplus_frames=(10, 40),
+)
 
 # Native emotion -> composite class (None: excluded); mirrors DATASETS.md.
 COMPOSITE_CLASS: dict[str, dict[str, str | None]] = {
