@@ -93,6 +93,39 @@ def shipped_inputs(probe: pd.DataFrame, ckplus: pd.DataFrame | None) -> tuple[li
     return sorted(uses, key=lambda u: (u.corpus != "composite", u.name, u.label)), skipped
 
 
+# --------------------------------------------------------------------------- face step
+def _face_of(job: Any, params: dict[str, Any], cache: str) -> tuple[str, str | None, str | None]:
+    """(clip key, fallback note, error): the face step of one clip, cached as a run caches it."""
+    from microexpr.errors import PreprocessingError
+    from microexpr.inputs.clip import onset_landmarks
+
+    try:
+        _, _, note = onset_landmarks(job, params, Path(cache))
+    except PreprocessingError as exc:
+        return job.key, None, str(exc)
+    return job.key, note, None
+
+
+def face_survey(table: pd.DataFrame, params: dict[str, Any] | None, cache: str,
+                n_jobs: int) -> tuple[list[str], list[str]]:
+    """Run (and cache) the face step of every clip in ``n_jobs`` processes, as ``load_inputs``
+    does, but carry on past a clip whose face no detector finds: (fallback notes, clips without
+    a face). Synthetic faces are harder for dlib than real ones; such clips are reported and
+    left out of the input timings, never silently."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from microexpr.inputs import resolve_representation_params
+    from microexpr.inputs.clip import ClipJob
+
+    resolved = resolve_representation_params("crop_landmarks", params)
+    jobs = [ClipJob.from_row(r) for r in table.to_dict("records")]
+    ctx = mp.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+        results = list(pool.map(_face_of, jobs, [resolved] * len(jobs), [cache] * len(jobs)))
+    return [n for _, n, _ in results if n], [k for k, _, e in results if e]
+
+
 # --------------------------------------------------------------------------- stage timers
 STAGES = ("decode", "detect", "landmarks", "crop", "flow")
 

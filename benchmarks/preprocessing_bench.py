@@ -176,7 +176,7 @@ def spread_sample(table: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def native_main(args: argparse.Namespace) -> int:
     """``--native``: every shipped input at native size, per corpus, cold / warm / reference."""
-    from native_inputs import STAGES, shipped_inputs, timed_stages
+    from native_inputs import STAGES, face_survey, shipped_inputs, timed_stages
 
     from microexpr.inputs.clip import ClipJob
     from microexpr.inputs.load import compute_clip, load_inputs_with_stats
@@ -189,6 +189,8 @@ def native_main(args: argparse.Namespace) -> int:
     if "landmarks" in table and table["landmarks"].notna().any():
         print("note: this corpus has landmark files, so faces are not detected", file=sys.stderr)
     uses, skipped = shipped_inputs(table.head(2), ck.head(2))
+    if args.face_params:
+        print(f"face-step parameters set for every input: {args.face_params}")
     print(f"{len(uses)} distinct inputs needed by the shipped configs; skipped (other corpora): {', '.join(skipped)}")
     corpora = {name: g.reset_index(drop=True) for name, g in table.groupby("corpus")}
     corpora["ckplus"] = ck
@@ -204,30 +206,34 @@ def native_main(args: argparse.Namespace) -> int:
     rows = []
     with PeakRSS() as rss, tempfile.TemporaryDirectory(prefix="microexpr_bench_native_cache_") as cache:
         total_cold = 0.0
-        face, fallbacks = {}, {}
-        for name, sample in samples.items():  # the face step, shared by every input (cached per clip)
+        face, fallbacks, faceless = {}, {}, {}
+        for name, sample in list(samples.items()):  # the face step, shared by every input (cached per clip)
             t = time.perf_counter()
-            _, stats = load_inputs_with_stats(sample, "crop_landmarks", None, cache_dir=cache, n_jobs=args.n_jobs,
-                                              progress=False)
+            notes, missing = face_survey(sample, args.face_params, cache, args.n_jobs)
             face[name] = (time.perf_counter() - t) * scale[name]
-            fallbacks[name] = len(stats.face_notes)
+            fallbacks[name], faceless[name] = len(notes), missing
             total_cold += face[name]
+            samples[name] = sample[~sample["key"].isin(missing)].reset_index(drop=True)
+            scale[name] = len(corpora[name]) / len(samples[name])  # the inputs of the clips with a face, scaled up
         print("\nface step (detect + landmarks, cached for every input), full-corpus seconds: "
-              + ", ".join(f"{n} {v:.0f}" for n, v in face.items())
-              + "; clips needing dlib's CNN after a HOG miss: "
-              + ", ".join(f"{n} {fallbacks[n]}/{len(samples[n])}" for n in samples))
+              + ", ".join(f"{n} {v:.0f}" for n, v in face.items()))
+        print("  clips whose face dlib's HOG missed and its CNN (mmod) found: "
+              + ", ".join(f"{n} {fallbacks[n]}/{len(samples[n]) + len(faceless[n])}" for n in samples))
+        print("  clips where neither found the synthetic face (left out of the input timings below): "
+              + ", ".join(f"{n} {len(faceless[n])}" for n in samples))
         for use in uses:
             for name in groups(use):
                 sample = samples[name]
                 t = time.perf_counter()
-                arr, _ = load_inputs_with_stats(sample, use.name, use.params, cache_dir=cache, n_jobs=args.n_jobs,
-                                                progress=False)
+                arr, _ = load_inputs_with_stats(sample, use.name, {**use.params, **args.face_params}, cache_dir=cache,
+                                                n_jobs=args.n_jobs, progress=False)
                 cold = (time.perf_counter() - t) * scale[name]
                 total_cold += cold
                 k = min(args.reference_clips, len(sample))
                 with timed_stages() as stages:
                     t = time.perf_counter()
-                    ref = [compute_clip(use.name, use.params, ClipJob.from_row(r), None, None)[0]
+                    resolved = resolve_representation_params(use.name, {**use.params, **args.face_params})
+                    ref = [compute_clip(use.name, resolved, ClipJob.from_row(r), None, None)[0]
                            for r in sample.head(k).to_dict("records")]
                     ref_s = (time.perf_counter() - t) / k
                 if not np.array_equal(np.stack(ref), arr[:k]):
@@ -241,8 +247,8 @@ def native_main(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         for use in uses:
             for name in groups(use):
-                load_inputs_with_stats(samples[name], use.name, use.params, cache_dir=cache, n_jobs=args.n_jobs,
-                                       progress=False)
+                load_inputs_with_stats(samples[name], use.name, {**use.params, **args.face_params}, cache_dir=cache,
+                                       n_jobs=args.n_jobs, progress=False)
         warm = (time.perf_counter() - t) * max(scale.values())
     flow_image = sum(face[n] for n in ("casme2", "samm", "smic")) + min(
         (sum(r[2] for r in rows if r[0] == u) for u in uses if u.name == "flow_image" and u.corpus == "composite"),
@@ -278,13 +284,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="every shipped config's inputs on the native-size corpus, faces detected (issue 21)")
     ap.add_argument("--native-size", choices=("native", "quick"), default="native",
                     help="--native: the corpus size (quick: small frames, to try the script)")
+    ap.add_argument("--set", dest="face_params", action="append", default=[], metavar="KEY=VALUE",
+                    help="--native: a face-step parameter for every input (e.g. face_detect_max_side=640; YAML value)")
     ap.add_argument("--clips-per-corpus", type=int, default=0,
                     help="--native: measure this many clips per corpus and scale to the full corpora (0: all)")
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
+    import yaml
+
+    args.face_params = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.face_params)}
     if args.native:
         if args.corpus == ap.get_default("corpus"):
-            args.corpus = Path(tempfile.gettempdir()) / f"microexpr_bench_{args.native_size}_nolandmarks"
+            args.corpus = Path(tempfile.gettempdir()) / (
+                "microexpr_bench_native" if args.native_size == "native" else "microexpr_bench_quick_nolandmarks")
         args.reference_clips = min(args.reference_clips, 3) if args.reference_clips == 40 else args.reference_clips
         return native_main(args)
 

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 FACE_STEP_VERSION = "1"
 #: Face-step parameters that change the detected landmarks (margins/align do not).
-FACE_DETECTION_KEYS = ("face_detector", "face_upsample", "on_missing_face")
+FACE_DETECTION_KEYS = ("face_detector", "face_upsample", "on_missing_face", "face_detect_max_side")
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def detect_onset_landmarks(job: ClipJob, params: Mapping[str, Any]) -> tuple[np.
         others = [i for i in range(len(job.frames)) if i != job.onset]
         order += sorted(others, key=lambda i: (abs(i - job.onset), i))
     for i, frame in iter_frames(job.frames, order):
-        lm, source = detect_with_source(detector, frame, params["face_upsample"])
+        lm, source = detect_with_source(detector, frame, params["face_upsample"], params["face_detect_max_side"])
         if lm is None:
             continue
         notes = []

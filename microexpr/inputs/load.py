@@ -34,7 +34,7 @@ from ..sources.flow_png import png_rows
 from .cache import cache_key, load_cached, save_cached
 from .clip import ClipJob, cached_face_note, face_cache_path, face_geometry, onset_landmarks
 from .params import resolve_params
-from .representations import expected_array, get_representation
+from .representations import STEP_CACHE, expected_array, get_representation
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,15 @@ def compute_clip(name: str, resolved: dict[str, Any], job: ClipJob, cache_dir: s
     """Compute one clip's array (and cache it); returns (array, face step computed, face-step note)."""
     rep = get_representation(name)
     lm, face_computed, note = onset_landmarks(job, resolved, None if cache_dir is None else Path(cache_dir))
+    token = STEP_CACHE.set(None if cache_dir is None else Path(cache_dir))
     try:
         arr = rep.compute(job, face_geometry(lm, resolved), resolved)
     except MicroexprError as exc:
         if job.key in str(exc):
             raise
         raise type(exc)(f"clip {job.key}: {exc}") from exc
+    finally:
+        STEP_CACHE.reset(token)
     expect = expected_array(name, resolved)
     if arr.dtype != expect[0] or arr.shape != expect[1]:
         raise PreprocessingError(f"clip {job.key}: representation {name!r} computed {arr.dtype} {arr.shape}, "

@@ -22,12 +22,15 @@ representation's ``version`` whenever its code changes what it returns.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from .. import __version__
 from ..errors import ConfigError, PreprocessingError
 from ..registry import Registry
 from ..face.crop import landmarks_in_crop
@@ -36,6 +39,7 @@ from ..motion.adm import adm_from_frames
 from ..motion.flow import compute_flow
 from ..motion.flow_image import flow_image
 from ..motion.tim import linear_resample, tim_interpolate
+from .cache import cache_key, load_cached, save_cached
 from .clip import FACE_STEP_VERSION, ClipJob, FaceGeometry, iter_cropped
 from .params import BOOL, FACE_PARAMS, FLOW_PARAMS, Param, int_in, one_of, optional_int_in
 
@@ -122,14 +126,52 @@ def _read_one(job: ClipJob, geom: FaceGeometry, index: int, size: int | None, gr
     doc="STSTNet/LAENet onset->apex flow image, channels (u, v, strain) min-max to 0..255",
 )
 def _flow_image(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
-    crops = dict(iter_cropped(job, geom, sorted({job.onset, job.apex}), size=p["flow_size"], grey=True))
-    flow = compute_flow(crops[job.onset], crops[job.apex], p["flow_method"], p["flow_preset"])
+    flow = onset_apex_flow(job, geom, p)
     mask = None
     if p["eye_mask"]:
         h, w = flow.shape[:2]
         lm = landmarks_in_crop(geom.landmarks, geom.box, None if p["flow_size"] is None else (w, h))
         mask = eye_mask(lm, (h, w), dilation=p["eye_dilation"])
     return flow_image(flow, eye_mask=mask, size=p["size"])
+
+
+#: Parameters the onset -> apex flow depends on (the face step's and the flow's; not the output's).
+ONSET_APEX_FLOW_KEYS = (*FACE_PARAMS, "flow_size", "flow_method", "flow_preset")
+
+#: Where the current clip computation may cache intermediate steps (set by ``compute_clip``).
+STEP_CACHE: ContextVar[Path | None] = ContextVar("microexpr_step_cache", default=None)
+
+
+def onset_apex_flow(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
+    """The onset -> apex flow of the face crops (float32 (h, w, 2)), cached as the *flow step*.
+
+    Every ``flow_image`` of a clip that differs only after the flow (eye mask on or off, eye
+    dilation, output size: STSTNet, OFF-ApexNet and LAENet's variants) reuses one TV-L1
+    computation, the dominant cost at native resolution. The step's key holds every parameter
+    of :data:`ONSET_APEX_FLOW_KEYS`, the code versions and the clip's fingerprint; the field is
+    the one computed without the cache, bit for bit (``tests/preprocessing/test_inputs_unchanged.py``).
+    """
+    cache_dir = STEP_CACHE.get()
+    path = None
+    if p["flow_size"] is None:
+        x0, y0, x1, y1 = geom.box
+        shape = (y1 - y0, x1 - x0, 2)
+    else:
+        shape = (p["flow_size"], p["flow_size"], 2)
+    if cache_dir is not None:
+        material = {"step": "onset_apex_flow", "version": FLOW_STEP_VERSION, "face": FACE_STEP_VERSION,
+                    "microexpr": __version__, "params": {k: p[k] for k in ONSET_APEX_FLOW_KEYS},
+                    "clip": job.fingerprint()}
+        path = Path(cache_dir) / "_flow" / f"{cache_key(material)}.npy"
+        cached = load_cached(path, (np.float32, shape))
+        if cached is not None:
+            return cached
+    crops = dict(iter_cropped(job, geom, sorted({job.onset, job.apex}), size=p["flow_size"], grey=True))
+    flow = np.asarray(compute_flow(crops[job.onset], crops[job.apex], p["flow_method"], p["flow_preset"]),
+                      dtype=np.float32)
+    if path is not None:
+        save_cached(path, flow)
+    return flow
 
 
 # --------------------------------------------------------------------------- single crops

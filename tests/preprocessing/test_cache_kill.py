@@ -58,7 +58,10 @@ def check_complete(cache: Path) -> int:
     finals = list(cache.rglob("*.npy"))
     for f in finals:
         arr = np.load(f, allow_pickle=False)  # raises on a truncated file
-        assert arr.shape in {(28, 28, 3), (68, 2)}
+        if f.parent.name == "_flow":  # the onset -> apex flow step: a crop-sized float32 field
+            assert arr.dtype == np.float32 and arr.ndim == 3 and arr.shape[2] == 2
+        else:
+            assert arr.shape in {(28, 28, 3), (68, 2)}
     return len([f for f in finals if f.parent.name == "flow_image"])
 
 

@@ -127,3 +127,41 @@ def record() -> None:  # pragma: no cover - run by hand
 if __name__ == "__main__":  # pragma: no cover
     if "--record" in sys.argv:
         record()
+
+
+def test_flow_image_variants_share_one_flow(quick_corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The onset -> apex flow is computed once per clip for every flow_image variant that differs
+    only after the flow (eye mask, output size), and the arrays equal those computed without any cache."""
+    import microexpr.inputs.representations as reps
+    from microexpr.inputs import load_inputs
+
+    _, roots = quick_corpus
+    table = clips(roots, detected=False)
+    variants = [{}, {"eye_mask": True}, {"size": 44}, {"eye_mask": True, "eye_dilation": 3}]
+    plain = [load_inputs(table, "flow_image", v, cache_dir=None, n_jobs=1, progress=False) for v in variants]
+    calls = []
+    real = reps.compute_flow
+    monkeypatch.setattr(reps, "compute_flow", lambda *a, **k: calls.append(1) or real(*a, **k))
+    shared = [load_inputs(table, "flow_image", v, cache_dir=tmp_path, n_jobs=1, progress=False) for v in variants]
+    assert len(calls) == len(table)  # one TV-L1 per clip, not one per variant
+    for a, b in zip(plain, shared):
+        np.testing.assert_array_equal(a, b)
+    # A flow parameter is part of the step's key: another preset computes again.
+    load_inputs(table, "flow_image", {"flow_preset": "fast"}, cache_dir=tmp_path, n_jobs=1, progress=False)
+    assert len(calls) == 2 * len(table)
+
+
+def test_face_detect_max_side_is_part_of_the_face_step_key(quick_corpus, tmp_path: Path) -> None:
+    """Searching a shrunk frame is an option that changes landmarks slightly: it gets its own face
+    step (never the full-size search's cached one) and its own arrays."""
+    from microexpr.inputs import load_inputs_with_stats
+
+    _, roots = quick_corpus
+    table = clips(roots, detected=True).query("key.str.startswith('casme2')")
+    full, st_full = load_inputs_with_stats(table, "crop_landmarks", {"size": 128}, cache_dir=tmp_path, n_jobs=1,
+                                           progress=False)
+    small, st_small = load_inputs_with_stats(table, "crop_landmarks", {"size": 128, "face_detect_max_side": 120},
+                                             cache_dir=tmp_path, n_jobs=1, progress=False)
+    assert st_full.face_computed == st_small.face_computed == len(table)
+    assert not np.array_equal(full, small)
+    assert np.abs(full - small).mean() < 4.0  # the same faces, found on a 120 px copy of 168 px frames
