@@ -174,12 +174,26 @@ def spread_sample(table: pd.DataFrame, n: int) -> pd.DataFrame:
     return ordered.iloc[idx].reset_index(drop=True)
 
 
+def load_in_parts(table: pd.DataFrame, name: str, params: dict, cache: str, n_jobs: int) -> np.ndarray:
+    """``load_inputs`` over parts of at most 256 MB of arrays, as the methods holding large inputs
+    load them (HOOF: ``microexpr.methods.handcrafted.CHUNK_BYTES``); returns the first part (the
+    reference check needs only the first clips), so memory stays bounded."""
+    from microexpr.methods.handcrafted import CHUNK_BYTES, _clip_bytes
+
+    step = max(1, CHUNK_BYTES // _clip_bytes(name, params))
+    first = None
+    for i in range(0, len(table), step):
+        arr = load_inputs(table.iloc[i:i + step], name, params, cache_dir=cache, n_jobs=n_jobs, progress=False)
+        first = arr if first is None else first
+    return first
+
+
 def native_main(args: argparse.Namespace) -> int:
     """``--native``: every shipped input at native size, per corpus, cold / warm / reference."""
     from native_inputs import STAGES, face_survey, shipped_inputs, timed_stages
 
     from microexpr.inputs.clip import ClipJob
-    from microexpr.inputs.load import compute_clip, load_inputs_with_stats
+    from microexpr.inputs.load import compute_clip
 
     logging.getLogger("microexpr").setLevel(logging.ERROR)  # fallbacks are counted below, not listed
     t = time.perf_counter()
@@ -225,8 +239,7 @@ def native_main(args: argparse.Namespace) -> int:
             for name in groups(use):
                 sample = samples[name]
                 t = time.perf_counter()
-                arr, _ = load_inputs_with_stats(sample, use.name, {**use.params, **args.face_params}, cache_dir=cache,
-                                                n_jobs=args.n_jobs, progress=False)
+                arr = load_in_parts(sample, use.name, {**use.params, **args.face_params}, cache, args.n_jobs)
                 cold = (time.perf_counter() - t) * scale[name]
                 total_cold += cold
                 k = min(args.reference_clips, len(sample))
@@ -247,8 +260,7 @@ def native_main(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         for use in uses:
             for name in groups(use):
-                load_inputs_with_stats(samples[name], use.name, {**use.params, **args.face_params}, cache_dir=cache,
-                                       n_jobs=args.n_jobs, progress=False)
+                load_in_parts(samples[name], use.name, {**use.params, **args.face_params}, cache, args.n_jobs)
         warm = (time.perf_counter() - t) * max(scale.values())
     flow_image = sum(face[n] for n in ("casme2", "samm", "smic")) + min(
         (sum(r[2] for r in rows if r[0] == u) for u in uses if u.name == "flow_image" and u.corpus == "composite"),

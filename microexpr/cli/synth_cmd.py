@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="quick: 3 corpora x 5 subjects, 60 composite clips + a small CK+ (seconds); default: "
                         "composite-shaped (442 composite clips from 68 subjects, plus excluded ones; small frames); "
                         "native: default's clips at each corpus's native frame size (CASME II/SMIC 640x480, SAMM "
-                        "2040x1088, CK+ 640x490, real-size CK+) without landmark files (~15 min, ~8 GB)")
+                        "2040x1088, CK+ 640x490, real-size CK+) without landmark files (~10 min on 2 cores, ~11 GB)")
     p.add_argument("--landmarks", action=argparse.BooleanOptionalAction, default=None,
                    help="write each clip's exact landmarks68.npy (default: yes, except for --size native, whose "
                         "faces are then detected by preprocessing as on a licensed copy)")

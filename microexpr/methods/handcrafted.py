@@ -109,7 +109,9 @@ class _FeatureSVMMethod:
         return _input_params(self.inputs, own, self.method_name)
 
     def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
-        return self._transformer().transform(_load(table, self.representation, self._input(), ctx))
+        transformer, params = self._transformer(), self._input()
+        return _in_chunks(table, _clip_bytes(self.representation, params),
+                          lambda part: transformer.transform(_load(part, self.representation, params, ctx)))
 
     def _settings(self) -> dict[str, Any]:  # descriptor + input parameters (memo key)
         return {"descriptor": self._transformer().get_params(), "inputs": self._input()}
@@ -162,6 +164,29 @@ class _FeatureSVMMethod:
             self.fit(train, ctx)
             out.append(self.predict_proba(test, ctx))
         return out
+
+
+#: Most bytes of input arrays held at once while descriptors are computed: HOOF's 64-frame flow
+#: sequences are 8 MB a clip (3.6 GB for the 442 composite clips), so clips are loaded and
+#: described in parts of at most this size. Descriptors are per clip: the result is the same.
+CHUNK_BYTES = 256 * 2**20
+
+
+def _clip_bytes(name: str, params: dict[str, Any]) -> int:
+    """Bytes of one clip's array of representation ``name`` under ``params``."""
+    from ..inputs import resolve_representation_params
+    from ..inputs.representations import expected_array
+
+    dtype, shape = expected_array(name, resolve_representation_params(name, params))
+    return int(np.dtype(dtype).itemsize * int(np.prod(shape)))
+
+
+def _in_chunks(table: pd.DataFrame, clip_bytes: int, describe: Any) -> np.ndarray:
+    """``describe(part)`` over consecutive parts of ``table`` of at most :data:`CHUNK_BYTES` of input
+    arrays each, stacked in table order."""
+    step = max(1, CHUNK_BYTES // max(1, clip_bytes))
+    parts = [np.asarray(describe(table.iloc[i:i + step])) for i in range(0, len(table), step)]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _load(table: pd.DataFrame, name: str, params: dict[str, Any], ctx: RunContext) -> np.ndarray:
@@ -290,14 +315,20 @@ class MDMOSVM(_FeatureSVMMethod):
             raise ConfigError(f"method 'mdmo_svm': lam={lam!r} must lie in [0, 1]")
 
     def _landmark_input(self) -> dict[str, Any]:
-        face_keys = ("face_detector", "face_upsample", "on_missing_face", "margins", "reference_face_size", "align")
-        extra = {k: v for k, v in (self.inputs or {}).items() if k in face_keys}
+        from ..inputs.params import FACE_PARAMS  # the flows' face step, every key of it
+
+        extra = {k: v for k, v in (self.inputs or {}).items() if k in FACE_PARAMS}
         return {**extra, "size": self.size}
 
     def _compute(self, table: pd.DataFrame, ctx: RunContext) -> np.ndarray:
-        flows = _load(table, self.representation, self._input(), ctx)
-        landmarks = _load(table, "crop_landmarks", self._landmark_input(), ctx)
-        return self._transformer().transform(list(zip(flows, landmarks)))
+        transformer, params = self._transformer(), self._input()
+
+        def part_features(part: pd.DataFrame) -> np.ndarray:
+            flows = _load(part, self.representation, params, ctx)
+            landmarks = _load(part, "crop_landmarks", self._landmark_input(), ctx)
+            return transformer.transform(list(zip(flows, landmarks)))
+
+        return _in_chunks(table, _clip_bytes(self.representation, params), part_features)
 
 
 @register_method("features_svm")

@@ -94,3 +94,27 @@ def test_method_parameters_are_validated_before_any_preprocessing():
         create_method("lbptop_svm", {"inputs": {"size": 32}})._input()
     with pytest.raises(ConfigError, match="unknown parameter"):
         create_method("features_svm", {"features": "x.npz", "radius": 3})
+
+
+@pytest.mark.parametrize("name", ["hoof_svm", "mdmo_svm"])
+def test_descriptors_in_parts_equal_descriptors_at_once(corpus, name, monkeypatch, tmp_path):
+    """Large inputs (HOOF's 64-frame flow sequences: 8 MB a clip) are loaded and described a part
+    at a time; the descriptor matrix is the same as from one load of every clip."""
+    import microexpr.inputs as inputs_mod
+    import microexpr.methods.handcrafted as hc
+    from microexpr.methods.base import RunContext
+
+    data = load_run_data(_config(corpus, name, METHODS[name]))
+    table = data.table.head(7)
+    ctx = RunContext(run_dir=tmp_path, cache_dir=corpus["cache"], classes=("a", "b", "c"), progress=False)
+    whole = create_method(name, METHODS[name]).features(table, ctx)
+    sizes = []
+    real = inputs_mod.load_inputs
+    monkeypatch.setattr(inputs_mod, "load_inputs", lambda t, *a, **k: sizes.append(len(t)) or real(t, *a, **k))
+    per_clip = hc._clip_bytes(create_method(name, METHODS[name]).representation,
+                              create_method(name, METHODS[name])._input())
+    monkeypatch.setattr(hc, "CHUNK_BYTES", 3 * per_clip)  # parts of three clips
+    monkeypatch.setattr(hc, "_MEMO", {})
+    parts = create_method(name, METHODS[name]).features(table, ctx)
+    assert sizes and max(sizes) == 3 and sum(sizes) == len(table) * (2 if name == "mdmo_svm" else 1)
+    np.testing.assert_array_equal(parts, whole)
