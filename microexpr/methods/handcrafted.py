@@ -186,7 +186,9 @@ def _in_chunks(table: pd.DataFrame, clip_bytes: int, describe: Any) -> np.ndarra
     arrays each, stacked in table order."""
     step = max(1, CHUNK_BYTES // max(1, clip_bytes))
     parts = [np.asarray(describe(table.iloc[i:i + step])) for i in range(0, len(table), step)]
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if len(parts) <= 1:
+        return parts[0] if parts else np.asarray(describe(table))
+    return np.concatenate(parts)
 
 
 def _load(table: pd.DataFrame, name: str, params: dict[str, Any], ctx: RunContext) -> np.ndarray:
