@@ -21,6 +21,10 @@ composite class names but ``dataset`` = the corpus of the image), else of its ``
 * ``macro5`` — macro-expression pretraining (Micro-Attention, ATNet's spatial stream):
   happiness, surprise, anger, disgust, sadness from any macro corpus (one mapping for
   every dataset, :data:`ANY_DATASET`); neutral, fear, contempt, other excluded.
+* ``macro3`` — MTMNet's macro-expression corpora on the composite classes (paper 003 §4.1:
+  happiness -> positive, surprise -> surprise, anger/contempt/disgust/fear/sadness -> negative),
+  from any macro corpus (CK+, MMI, Oulu-CASIA through a manifest), the reading composite3
+  gives CK+; neutral and "other" excluded.
 * ``expression9`` — TLCNN's expression pretraining (§4.1): neutral, anger, disgust, fear, happy,
   sad, surprise, shame, contempt from any still-expression corpus (KDEF, MMI, RaFD, TFEID
   through a manifest; CK+). §4.1's list is used; eq. 11 lists "afraid" beside "fear" and no
@@ -133,6 +137,21 @@ MACRO5 = Scheme(
     }},
 )
 
+# MTMNet (paper 003): macro corpora on the composite classes, whatever their dataset name.
+MACRO3 = Scheme(
+    name="macro3",
+    classes=(_NEG, _POS, _SUR),
+    source="emotion",
+    description="MTMNet macro corpora on the composite classes: negative, positive, surprise (any dataset)",
+    mapping={ANY_DATASET: {
+        "happiness": _POS, "happy": _POS, "joy": _POS, "hap": _POS, "ha": _POS,
+        "surprise": _SUR, "surprised": _SUR, "sur": _SUR, "su": _SUR,
+        **{w: _NEG for w in ("anger", "angry", "ang", "an", "disgust", "disgusted", "dis", "di", "sadness", "sad",
+                             "sa", "fear", "fearful", "afraid", "fea", "fe", "contempt", "contemptuous")},
+        "neutral": None, "neu": None, "ne": None, "unlabelled": None, "other": None, "others": None,
+    }},
+)
+
 # TLCNN §4.1 (the class list of the prose, not eq. 11's): one mapping for every corpus.
 EXPRESSION9 = Scheme(
     name="expression9",
@@ -155,7 +174,7 @@ EXPRESSION9 = Scheme(
 NATIVE = Scheme(name="native", classes=(), source="emotion", mapping={},
                 description="native emotion labels as written (classes: sorted distinct values)")
 
-SCHEMES: dict[str, Scheme] = {s.name: s for s in (COMPOSITE3, OBJECTIVE5, TLCNN4, MACRO5, EXPRESSION9, NATIVE)}
+SCHEMES: dict[str, Scheme] = {s.name: s for s in (COMPOSITE3, OBJECTIVE5, TLCNN4, MACRO5, MACRO3, EXPRESSION9, NATIVE)}
 
 # Where each dataset's objective classes come from (named in the error when they are absent).
 OBJECTIVE_SOURCES = {

@@ -6,6 +6,7 @@ name               what                                                   array
 ``flow_image``     STSTNet/LAENet onset->apex image (u, v, strain)        (size, size, 3) uint8
 ``apex_crop``      face crop of the apex frame                             (size, size[, 3]) uint8
 ``onset_crop``     face crop of the onset frame                            (size, size[, 3]) uint8
+``apex_window``    onset crop, then ``frames`` crops around the apex          (frames+1, size, size[, 3]) uint8
 ``tim_clip``       face crops onset..offset resampled to ``length``        (length, size, size[, 3]) uint8
 ``flow_sequence``  flows between consecutive frames of the tim_clip        (length-1, size, size, 2) float32
 ``tim_clip_rect``  tim_clip at ``height`` x ``width`` (TLCNN: 240 x 320)    (length, height, width[, 3]) uint8
@@ -83,6 +84,8 @@ def expected_array(name: str, p: dict[str, Any]) -> tuple[np.dtype, tuple[int, .
         return np.dtype(np.uint8), (p["size"], p["size"], 3)
     if name in ("apex_crop", "onset_crop"):
         return np.dtype(np.uint8), (p["size"], p["size"], *channels)
+    if name == "apex_window":
+        return np.dtype(np.uint8), (p["frames"] + 1, p["size"], p["size"], *channels)
     if name == "crop_landmarks":
         return np.dtype(np.float32), (68, 2)
     if name == "tim_clip":
@@ -186,6 +189,27 @@ def _apex_crop(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarra
 @_register("onset_crop", "1", _CROP_PARAMS, uses_flow=False, doc="face crop of the onset frame")
 def _onset_crop(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
     return _read_one(job, geom, job.onset, p["size"], p["colour"] == "grey")
+
+
+def window_positions(onset: int, apex: int, offset: int, frames: int, window: str) -> list[int]:
+    """Frame positions of an ``apex_window``: ``frames`` positions centred on the apex (``centred``:
+    apex - frames//2 ..; MTMNet's "five frames centred at the apex") or ending at it (``ending``:
+    the peak frame and those before it, for sequences that stop at their peak such as CK+),
+    each clamped to onset..offset (a short clip repeats its first or last frame)."""
+    first = apex - frames // 2 if window == "centred" else apex - frames + 1
+    return [min(max(first + i, onset), offset) for i in range(frames)]
+
+
+_WINDOW_PARAMS = {**_CROP_PARAMS, "frames": Param(5, int_in(1, 64), "frames around the apex"),
+                  "window": Param("centred", one_of("centred", "ending"), "centred on the apex, or ending at it")}
+
+
+@_register("apex_window", "1", _WINDOW_PARAMS, uses_flow=False,
+           doc="onset crop, then the crops of `frames` frames around the apex (MTMNet's neutral and expression images)")
+def _apex_window(job: ClipJob, geom: FaceGeometry, p: dict[str, Any]) -> np.ndarray:
+    positions = [job.onset, *window_positions(job.onset, job.apex, job.offset, p["frames"], p["window"])]
+    crops = dict(iter_cropped(job, geom, sorted(set(positions)), size=p["size"], grey=p["colour"] == "grey"))
+    return np.stack([crops[i] for i in positions])
 
 
 @_register(

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..training.history import is_loss_term
+
 DPI = 80
 SIZE_IN = (8.0, 3.2)
 SIZE_PX = (int(SIZE_IN[0] * DPI), int(SIZE_IN[1] * DPI))
@@ -60,7 +62,8 @@ def _png(fig) -> bytes:
 
 
 def read_histories(run_dir: Path) -> dict[str, list[pd.DataFrame]]:
-    """Histories by stage: ``"folds"`` (every fold's own training, first seed) and each stage file."""
+    """Histories by stage: ``"folds"`` (every fold's own training, first seed) and each stage file;
+    loss-term breakdowns (:func:`~microexpr.training.history.is_loss_term`) are left out."""
     root = Path(run_dir) / "history"
     seeds = sorted(root.glob("seed*"))
     if not seeds:
@@ -68,6 +71,9 @@ def read_histories(run_dir: Path) -> dict[str, list[pd.DataFrame]]:
     out: dict[str, list[pd.DataFrame]] = {}
     for f in sorted(seeds[0].glob("*.csv")):
         df = pd.read_csv(f)
+        if df.empty:
+            continue
+        df = df[~df["stage"].map(is_loss_term)]  # per-term breakdowns stay in the CSV, not in the figure
         if df.empty:
             continue
         if f.stem.startswith("stage-"):

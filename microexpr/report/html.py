@@ -7,7 +7,8 @@ and markdown reports (``report_tables``), so every format shows the same figures
 results overall and per dataset (with the paper's numbers beside ours when the config has
 a ``paper_reference``; ``mean ± std`` over seeds when the run has several seeds),
 per-class scores, confusion matrices (overall and per dataset, shaded by row share),
-fold sizes, and the resolved config.
+fold sizes, reconstructions (``RUN_DIR/reconstructions/``, MTMNet's Fig. 3) when the run has
+them, and the resolved config.
 
 Thumbnails: the ``flow_image`` inputs (u, v, strain as R, G, B) of a deterministic sample
 of correctly and wrongly classified clips of the first seed, recomputed through
@@ -224,6 +225,9 @@ def build_html(run_dir: str | os.PathLike[str], *, n_thumbnails: int = 6,
             for d in datasets:
                 if d in m["per_seed"][seed].get("per_dataset", {}):
                     parts.append(table_html(confusion_table(m, seed, d), confusion=True))
+    from .reconstructions import reconstructions_html
+
+    parts.append(reconstructions_html(record.run_dir))
     parts.append("<h2>Input thumbnails</h2>")
     parts.append(thumbnails_html(record, n_thumbnails))
     cfg = (record.run_dir / "config.yaml").read_text(encoding="utf-8")

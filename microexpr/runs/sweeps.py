@@ -23,6 +23,11 @@ from ..io_utils import atomic_write_json, file_slug
 SWEEP_INDEX = "sweep.json"
 
 
+def _value_label(value: Any) -> str:
+    """A grid value in a point's name: a list as its items joined by ``+`` (``losses-cls+tri``)."""
+    return "+".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
 def expand_sweep(config: RunConfig) -> list[tuple[str, RunConfig]]:
     """The points of ``config``'s sweep as ``(point name, run config)``, methods outer, grid inner."""
     from ..methods.registry import list_methods, method_parameters
@@ -47,7 +52,7 @@ def expand_sweep(config: RunConfig) -> list[tuple[str, RunConfig]]:
                 if not k.startswith("method.params.") or k.split(".")[2] in accepted]
         for combo in itertools.product(*(config.sweep.grid[k] for k in keys)):
             values = dict(zip(keys, combo))
-            label = method + "".join(f"_{k.split('.')[-1]}-{v}" for k, v in values.items())
+            label = method + "".join(f"_{k.split('.')[-1]}-{_value_label(v)}" for k, v in values.items())
             name = file_slug(label)
             point = with_values(dataclasses.replace(base, method=dataclasses.replace(base.method, name=method, params=params)),
                                 {**values, "name": f"{config.name}-{name}"}, source=f"sweep point {label}")
@@ -81,14 +86,29 @@ def _get(cfg: RunConfig, dotted: str, default: Any = None) -> Any:
     return node
 
 
+def _paper_reference(root: Path, index: dict[str, Any]) -> dict[str, Any]:
+    """The ``paper_reference`` of the sweep (every point's ``config.yaml`` carries the sweep config's),
+    read from the first point whose config can be read; {} when there is none."""
+    import yaml
+
+    for point in index.get("points", []):
+        try:
+            cfg = yaml.safe_load((root / point["run_dir"] / "config.yaml").read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        return cfg.get("paper_reference") or {}
+    return {}
+
+
 def is_sweep(path: str | Path) -> bool:
     return (Path(path) / SWEEP_INDEX).is_file()
 
 
 def sweep_table(root: str | Path) -> Any:
     """One row per point: method, swept values, number of seeds, Acc/UF1/UAR as mean +- std over
-    seeds (the pooled metrics of each seed; ``metrics.json`` of the point's run)."""
-    from ..report.tables import Table, fmt
+    seeds (the pooled metrics of each seed; ``metrics.json`` of the point's run); then the overall
+    rows of the config's ``paper_reference`` (e.g. a paper's ablation table), labelled ``paper:``."""
+    from ..report.tables import MISSING, Table, fmt
 
     root = Path(root)
     try:
@@ -108,6 +128,14 @@ def sweep_table(root: str | Path) -> Any:
         rows.append([point["name"], point["method"], *[str(point["values"].get(k, "-")) for k in keys],
                      str(len(m.get("seeds", [])) or 1), *[fmt(o.get(c), std.get(c)) for c in ("acc", "uf1", "uar")]])
     notes = ["mean ± standard deviation over seeds (each seed's metrics pooled over folds)"]
+    ref = _paper_reference(root, index)
+    for name, scopes in (ref.get("rows") or {}).items():
+        vals = scopes.get("overall") if isinstance(scopes, dict) else None
+        if vals:  # the paper's overall numbers (e.g. its ablation rows) below the points
+            rows.append([f"paper: {name}", "", *["" for _ in keys], "",
+                         *[fmt(vals[c]) if c in vals else MISSING for c in ("acc", "uf1", "uar")]])
+    if ref.get("rows"):
+        notes.append(f"paper rows: {ref.get('source', '')}")
     if missing:
         notes.append(f"not finished (no metrics.json): {', '.join(missing)}; rerun the sweep to complete them")
     return Table(f"Sweep {index['name']} ({len(index['points'])} points, seeds {index['seeds']})", header, rows, notes)

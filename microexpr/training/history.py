@@ -11,7 +11,9 @@ Columns: ``stage`` (the loop's description: "LAENet CK+ pretraining", "laenet ca
 "macro pretraining", ...), ``epoch`` (0-based), ``train_loss`` and ``train_acc`` (mean over
 the epoch's training batches, in training mode: dropout and augmentation on), ``val_loss``
 and ``val_acc`` (the inner validation split carved from the training subjects, when the
-config asks for one; empty otherwise), ``kept`` (1 on the epoch whose weights were kept).
+config asks for one; empty otherwise), ``kept`` (1 on the epoch whose weights were kept). A loop with several loss terms (MTMNet's)
+also records each term's per-epoch mean as a stage of its own, ``"<stage> [<term>]"``
+(:func:`is_loss_term`; its ``train_acc`` is empty).
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ Entry = tuple[str, "int | None", "TrainHistory"]
 _SINK: contextvars.ContextVar[list[Entry] | None] = contextvars.ContextVar("microexpr_history_sink", default=None)
 _FOLD: contextvars.ContextVar[int | None] = contextvars.ContextVar("microexpr_history_fold", default=None)
 COLUMNS = ("stage", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "kept")
+
+
+def is_loss_term(stage: str) -> bool:
+    """Whether ``stage`` is one loss term of another stage's training (``"<stage> [L_rec]"``: a loop
+    with several loss terms records the total under its own name and each term beside it)."""
+    return stage.endswith("]") and " [" in stage
 
 
 @contextlib.contextmanager

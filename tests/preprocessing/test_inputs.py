@@ -114,6 +114,31 @@ def test_rect_frames_are_height_by_width_rgb_crops(corpus, window_landmarks, tmp
     assert grey.shape == (N_CLIPS, 8, 30, 40)
 
 
+def test_apex_window_is_the_onset_then_the_frames_around_the_apex(corpus, window_landmarks, tmp_path):
+    """MTMNet's images, pinned to cv2.imread + cv2.resize: the onset frame, then the 5 frames centred on
+    the apex (RGB), clamped to onset..offset near the clip's start; ``ending`` stops at the apex."""
+    kw = dict(cache_dir=tmp_path, n_jobs=1, progress=False)
+    x0, y0, x1, y1 = face_box(window_landmarks, (25, 0, 5, 5), 180.0)
+    row = corpus.iloc[0]
+
+    def reference(i: int) -> np.ndarray:
+        face = cv2.cvtColor(cv2.imread(row.frames[i], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)[y0:y1, x0:x1]
+        return cv2.resize(face, (24, 24), interpolation=cv2.INTER_AREA)
+
+    got = load_inputs(corpus, "apex_window", {"size": 24, "colour": "rgb"}, **kw)
+    assert got.shape == (N_CLIPS, 6, 24, 24, 3) and got.dtype == np.uint8
+    for k, i in enumerate([0, 10, 11, 12, 13, 14]):  # apex 12
+        np.testing.assert_array_equal(got[0, k], reference(i))
+    early = corpus.iloc[:1].copy()
+    early["apex"] = 1
+    got = load_inputs(early, "apex_window", {"size": 24, "colour": "rgb"}, **kw)
+    for k, i in enumerate([0, 0, 0, 1, 2, 3]):
+        np.testing.assert_array_equal(got[0, k], reference(i))
+    ending = load_inputs(corpus.iloc[:1], "apex_window", {"size": 24, "colour": "rgb", "frames": 3, "window": "ending"}, **kw)
+    for k, i in enumerate([0, 10, 11, 12]):
+        np.testing.assert_array_equal(ending[0, k], reference(i))
+
+
 def test_second_run_recomputes_nothing(corpus, tmp_path):
     a, s1 = load_inputs_with_stats(corpus, "flow_image", cache_dir=tmp_path, n_jobs=1, progress=False)
     before = files(tmp_path)
@@ -161,7 +186,7 @@ def test_params_are_validated():
     p = resolve_representation_params("flow_image")
     assert p["size"] == 28 and p["flow_method"] == "tvl1" and p["margins"] == [25, 0, 5, 5]
     assert set(REGISTRY) == {"flow_image", "apex_crop", "onset_crop", "tim_clip", "flow_sequence", "adm",
-                             "crop_landmarks", "tim_clip_rect", "apex_rect"}
+                             "crop_landmarks", "tim_clip_rect", "apex_rect", "apex_window"}
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['colour'\].*'flow_image'"):
         resolve_representation_params("flow_image", {"colour": "rgb"})
     with pytest.raises(ConfigError, match="size=3.*integer"):
