@@ -272,8 +272,13 @@ class MTMNetMethod:
     # ------------------------------------------------------------------ stage 2: MicroNet
     def micro_stage(self, train: pd.DataFrame, data: PairSet, ctx: RunContext) -> dict[str, torch.Tensor]:
         """The fold's MicroNet state dict (EIDNet pretraining on the training clips)."""
+        from ..inputs.clip import file_stat, table_fingerprint
+
         data_key = _digest(sorted(zip(train["key"].astype(str), train["label"].astype(int))))
+        checkpoint = self.imagenet_checkpoint
         key = {**self._net_key(), "expression_frames": self.expression_frames, "data": data_key,
+               "clips": table_fingerprint(train),  # annotations and frame files: a replaced frame rebuilds
+               "checkpoint_file": file_stat(checkpoint) if checkpoint else None,
                "classes": list(ctx.classes), "reconstructions": self.reconstructions}
         fold = file_slug(ctx.fold or "all")  # a file name: casme2/sub01 -> casme2__sub01
 

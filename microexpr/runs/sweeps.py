@@ -125,7 +125,7 @@ def sweep_table(root: str | Path) -> Any:
             continue
         m = json.loads(metrics_path.read_text(encoding="utf-8"))
         o, std = m["overall"], m["overall"].get("std", {})
-        rows.append([point["name"], point["method"], *[str(point["values"].get(k, "-")) for k in keys],
+        rows.append([point["name"], point["method"], *[_value_label(point["values"].get(k, "-")) for k in keys],
                      str(len(m.get("seeds", [])) or 1), *[fmt(o.get(c), std.get(c)) for c in ("acc", "uf1", "uar")]])
     notes = ["mean ± standard deviation over seeds (each seed's metrics pooled over folds)"]
     ref = _paper_reference(root, index)

@@ -207,6 +207,11 @@ def test_fit_predict_with_stages_built_once_and_reused(clips, tmp_path, caplog):
         again = create_method("mtmnet", TINY).fit(train, fctx).predict_proba(test, fctx)
     assert "reusing mtmnet_macronet" in caplog.text and "reusing mtmnet_micronet-casme2__s2" in caplog.text
     np.testing.assert_allclose(again, proba, atol=1e-6)  # same seeds, same stages: the same predictions
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="microexpr"):
+        create_method("mtmnet", {**TINY, "lambda_sim": 0.2}).fit(train, fctx)  # another EIDNet setting
+    assert re.search(r"stage mtmnet_macronet in .* was built under other settings", caplog.text)
+    assert re.search(r"stage mtmnet_micronet-casme2__s2 in .* was built under other settings", caplog.text)
     only_cls = create_method("mtmnet", {**TINY, "losses": ["cls"]})
     only_cls.fit(train, RunContext(run_dir=tmp_path / "cls", cache_dir=tmp_path / "cache", classes=CLASSES,
                                    progress=False, fold="casme2/s2"))  # no aux corpus: none needed
