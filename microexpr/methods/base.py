@@ -136,6 +136,17 @@ def training_labels(train: pd.DataFrame, ctx: RunContext, method: str) -> np.nda
     return y
 
 
+def key_digest(obj: Any) -> str:
+    """SHA-256 of ``obj`` as sorted JSON (values JSON cannot hold as their ``str``): a stage key's digest."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fold_data_key(train: pd.DataFrame) -> str:
+    """The training clips and their labels, as a digest: a per-fold stage built on another split
+    (or on other labels) is rebuilt, never reused."""
+    return key_digest(sorted(zip(train["key"].astype(str), train["label"].astype(int))))
+
+
 def stage_key(method: Any, ctx: RunContext, *, params: Any = None) -> dict[str, Any]:
     """What determines a method's per-run stage: ``params`` (default: every constructor
     parameter of ``method``, stored under its own name as scikit-learn does), the run's

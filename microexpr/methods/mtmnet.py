@@ -41,8 +41,6 @@ says the opposite pairing. The equation is followed.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -61,15 +59,11 @@ from ..training.mtm_losses import EIDWeights, MTMWeights
 from ..training.mtm_train import (EIDConfig, MTMConfig, PairSet, clip_proba, reconstructions, train_eidnet,
                                   train_mtmnet)
 from ..training.seeding import FoldSeeds, derive_seed, seeded_init
-from .base import RunContext, stage_key, training_labels
+from .base import RunContext, fold_data_key, stage_key, training_labels
 from .registry import register_method
 
 LOSS_TERMS: tuple[str, ...] = ("cls", "tri", "adv", "lir")
 """The MTMNet loss terms a config may switch (``cls`` is always on)."""
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def window_tensor(arr: np.ndarray) -> torch.Tensor:
@@ -88,10 +82,9 @@ def pair_set(windows: torch.Tensor, labels: np.ndarray, subjects: np.ndarray) ->
     k = k1 - 1
     clip = torch.arange(n).repeat_interleave(k)
     codes, idx = np.unique(np.array(subjects), return_inverse=True)
-    return PairSet(expression=windows[:, 1:].reshape(n * k, *windows.shape[2:]), neutral=windows[:, 0],
-                   neutral_index=clip, labels=torch.tensor(np.array(labels), dtype=torch.long).repeat_interleave(k),
-                   subjects=torch.as_tensor(idx, dtype=torch.long).repeat_interleave(k), clip=clip,
-                   n_subjects=len(codes))
+    return PairSet(expression=windows[:, 1:].reshape(n * k, *windows.shape[2:]), neutral=windows[:, 0], clip=clip,
+                   labels=torch.tensor(np.array(labels), dtype=torch.long).repeat_interleave(k),
+                   subjects=torch.as_tensor(idx, dtype=torch.long).repeat_interleave(k), n_subjects=len(codes))
 
 
 @register_method("mtmnet")
@@ -250,9 +243,8 @@ class MTMNetMethod:
                               f"{sorted(ctx.aux_tables)}")
         return out
 
-    def macro_stage(self, ctx: RunContext) -> dict[str, torch.Tensor]:
-        """The MacroNet's state dict (once per run and seed)."""
-        table = self.macro_table(ctx)
+    def macro_stage(self, ctx: RunContext, table: pd.DataFrame) -> dict[str, torch.Tensor]:
+        """The MacroNet's state dict (once per run and seed), trained on ``table`` (:meth:`macro_table`)."""
         ctx.check_disjoint(set(table["subject"]), what="MTMNet MacroNet pretraining")
         key = stage_key(self, ctx, params={**self._net_key(), "macro_frames": self.macro_frames,
                                            "macro_scheme": self.macro_scheme, "reconstructions": self.reconstructions})
@@ -274,9 +266,8 @@ class MTMNetMethod:
         """The fold's MicroNet state dict (EIDNet pretraining on the training clips)."""
         from ..inputs.clip import file_stat, table_fingerprint
 
-        data_key = _digest(sorted(zip(train["key"].astype(str), train["label"].astype(int))))
         checkpoint = self.imagenet_checkpoint
-        key = {**self._net_key(), "expression_frames": self.expression_frames, "data": data_key,
+        key = {**self._net_key(), "expression_frames": self.expression_frames, "data": fold_data_key(train),
                "clips": table_fingerprint(train),  # annotations and frame files: a replaced frame rebuilds
                "checkpoint_file": file_stat(checkpoint) if checkpoint else None,
                "classes": list(ctx.classes), "reconstructions": self.reconstructions}
@@ -316,7 +307,8 @@ class MTMNetMethod:
         """Stages 1-3 for this fold (stage 1 built once per run, stage 2 once per fold)."""
         y = training_labels(train, ctx, type(self).__name__)
         cfg = self.mtm_config()
-        macro_state = self.macro_stage(ctx) if cfg.needs_macro else None  # first: a leaking macro corpus stops here
+        macro_table = self.macro_table(ctx) if cfg.needs_macro else None
+        macro_state = None if macro_table is None else self.macro_stage(ctx, macro_table)  # first: a leak stops here
         data = pair_set(self.windows(train, ctx), y, train["subject"].to_numpy())
         state = self.micro_stage(train, data, ctx)
         net = self.new_eidnet(ctx.n_classes, data.n_subjects)
@@ -326,7 +318,7 @@ class MTMNetMethod:
         if macro_state is not None:
             macro = self.new_eidnet(ctx.n_classes, int(macro_state["identity_classifier.weight"].shape[0]))
             macro.load_state_dict(macro_state)
-            macro_data = self.macro_pairs(self.macro_table(ctx), ctx)
+            macro_data = self.macro_pairs(macro_table, ctx)
             if cfg.weights.adversarial:
                 with seeded_init(seeds.init):
                     disc = EmbeddingDiscriminator(self.embedding, self.disc_channels, self.disc_layers)

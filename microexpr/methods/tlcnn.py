@@ -48,8 +48,6 @@ stage-2 CNN averaged over a clip's frames -> SVM; the kernel is not given: linea
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,7 +67,7 @@ from ..training import audit
 from ..training.checkpoints import load_state, save_state
 from ..training.loop import TrainConfig, predict_logits, train_model
 from ..training.seeding import FoldSeeds, seeded_init
-from .base import RunContext, stage_key, training_labels
+from .base import RunContext, fold_data_key, key_digest, stage_key, training_labels
 from .macro_pretraining import peak_frame_table
 from .param_groups import ParamGroup, accepts
 from .registry import register_method
@@ -195,15 +193,6 @@ def rect_clips(table: pd.DataFrame, ctx: RunContext, params: dict[str, Any]) -> 
 
     arr = load_inputs(table, "tim_clip_rect", params, cache_dir=ctx.cache_dir, n_jobs=ctx.n_jobs, progress=ctx.progress)
     return torch.from_numpy(np.ascontiguousarray(np.asarray(arr).transpose(0, 1, 4, 2, 3)))
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _fold_data_key(train: pd.DataFrame) -> str:
-    """The training clips and their labels (stage 2 is per fold: another split rebuilds it)."""
-    return _digest(sorted(zip(train["key"].astype(str), train["label"].astype(int))))
 
 
 # --------------------------------------------------------------------------- method
@@ -357,11 +346,11 @@ class TLCNNMethod:
 
     # ------------------------------------------------------------------ stage 2
     def _stage2_key(self, ctx: RunContext, train: pd.DataFrame) -> dict[str, Any]:
-        upstream = _digest(self._stage1_key(ctx)) if "expression" in self.stages else None
+        upstream = key_digest(self._stage1_key(ctx)) if "expression" in self.stages else None
         return {"stage1": upstream, "frame": vars(self.frame), "clips": self.clip_params(),
                 "shared": [self.momentum, self.weight_decay, self.gamma, self.class_balance, self.widths, self.fc,
                            self.dropout, self.input_size],
-                "data": _fold_data_key(train), "classes": list(ctx.classes)}
+                "data": fold_data_key(train), "classes": list(ctx.classes)}
 
     def frame_stage(self, train: pd.DataFrame, clips: torch.Tensor, ctx: RunContext) -> dict[str, torch.Tensor]:
         """Stage 2's state dict for this fold: every TIM frame of the training clips, its clip's label."""

@@ -71,8 +71,6 @@ def read_histories(run_dir: Path) -> dict[str, list[pd.DataFrame]]:
     out: dict[str, list[pd.DataFrame]] = {}
     for f in sorted(seeds[0].glob("*.csv")):
         df = pd.read_csv(f)
-        if df.empty:
-            continue
         df = df[~df["stage"].map(is_loss_term)]  # per-term breakdowns stay in the CSV, not in the figure
         if df.empty:
             continue

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ..errors import MicroexprError
+from ..io_utils import atomic_write_bytes
 
 GAP = 2  # white pixels between images
 
@@ -44,15 +45,10 @@ def write_reconstruction_grid(path: str | os.PathLike[str], expression: np.ndarr
                               neutral: np.ndarray) -> Path:
     """Write :func:`reconstruction_grid` as a PNG (RGB converted to OpenCV's BGR) and return its path."""
     grid = reconstruction_grid(expression, reconstruction, neutral)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     ok, buf = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR) if grid.ndim == 3 else grid)
     if not ok:
         raise MicroexprError(f"could not encode the reconstruction figure {path}")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, buf.tobytes())
 
 
 def reconstruction_files(run_dir: str | os.PathLike[str]) -> list[Path]:

@@ -11,9 +11,9 @@ Columns: ``stage`` (the loop's description: "LAENet CK+ pretraining", "laenet ca
 "macro pretraining", ...), ``epoch`` (0-based), ``train_loss`` and ``train_acc`` (mean over
 the epoch's training batches, in training mode: dropout and augmentation on), ``val_loss``
 and ``val_acc`` (the inner validation split carved from the training subjects, when the
-config asks for one; empty otherwise), ``kept`` (1 on the epoch whose weights were kept). A loop with several loss terms (MTMNet's)
-also records each term's per-epoch mean as a stage of its own, ``"<stage> [<term>]"``
-(:func:`is_loss_term`; its ``train_acc`` is empty).
+config asks for one; empty otherwise), ``kept`` (1 on the epoch whose weights were kept).
+A loop with several loss terms (MTMNet's) also records each term's per-epoch mean as a stage
+of its own, ``"<stage> [<term>]"`` (:func:`is_loss_term`; its ``train_acc`` is empty).
 """
 
 from __future__ import annotations

@@ -53,24 +53,23 @@ from .seeding import FoldSeeds
 class PairSet:
     """Expression images with the neutral image of their clip.
 
-    ``expression`` (n, C, S, S) uint8; ``neutral`` (m, C, S, S) uint8, one per clip;
-    ``neutral_index`` (n,) the row of ``neutral`` for each expression image; ``labels`` (n,) class
-    indices; ``subjects`` (n,) subject indices 0..n_subjects-1 (D_s's targets); ``clip`` (n,)
-    the clip of each image (a clip's images are predicted together).
+    ``expression`` (n, C, S, S) uint8; ``neutral`` (m, C, S, S) uint8, one per clip; ``clip`` (n,)
+    the clip of each expression image, which is also the row of its neutral image in ``neutral``
+    (a clip's images are predicted together); ``labels`` (n,) class indices; ``subjects`` (n,)
+    subject indices 0..n_subjects-1 (D_s's targets).
     """
 
     expression: torch.Tensor
     neutral: torch.Tensor
-    neutral_index: torch.Tensor
+    clip: torch.Tensor
     labels: torch.Tensor
     subjects: torch.Tensor
-    clip: torch.Tensor
     n_subjects: int = 1
 
     def __post_init__(self) -> None:
         n = len(self.expression)
-        if not (len(self.neutral_index) == len(self.labels) == len(self.subjects) == len(self.clip) == n) or n == 0:
-            raise ConfigError(f"pair set: {n} expression images but {len(self.neutral_index)} neutral indices, "
+        if not (len(self.clip) == len(self.labels) == len(self.subjects) == n) or n == 0:
+            raise ConfigError(f"pair set: {n} expression images but {len(self.clip)} clip indices, "
                               f"{len(self.labels)} labels, {len(self.subjects)} subjects; need the same non-zero number")
 
 
@@ -120,8 +119,12 @@ class _Epoch:
         return {k: v / max(self.n, 1) for k, v in self.sums.items()}
 
 
-def _record(desc: str, epochs: list[dict[str, float]], acc: list[float]) -> dict[str, list[float]]:
-    """One history per loss term (``<desc> [L_rec]`` ...) and the total with the expression accuracy."""
+def _record(desc: str, epochs: list[dict[str, float]], acc: list[float],
+            log: logging.Logger | None) -> dict[str, list[float]]:
+    """One history per loss term (``<desc> [L_rec]`` ...) and the total with the expression accuracy;
+    the last epoch's terms in the log."""
+    if log is not None and epochs:
+        log.info("%s: %d epochs, final %s", desc, len(epochs), ", ".join(f"{k} {v:.4f}" for k, v in epochs[-1].items()))
     terms = {k: [e[k] for e in epochs] for k in epochs[0]} if epochs else {}
     for name, values in terms.items():
         hist = TrainHistory(train_loss=list(values), kept_epoch=len(values) - 1,
@@ -183,7 +186,7 @@ def train_eidnet(net: EIDNet, data: PairSet, cfg: EIDConfig, seeds: FoldSeeds, *
                         terms: dict[str, torch.Tensor] = {"L_c": l_c}
                         total = w.classification * l_c
                         if needs_neutral:
-                            xn = data.neutral[data.neutral_index[b]].to(device).float()
+                            xn = data.neutral[data.clip[b]].to(device).float()
                             _, f_sn = net(std(xn))
                             if w.reconstruction:
                                 terms["L_rec"] = reconstruction_loss(x / 255.0, net.reconstruct(f_e, f_sn).float())
@@ -201,10 +204,7 @@ def train_eidnet(net: EIDNet, data: PairSet, cfg: EIDConfig, seeds: FoldSeeds, *
                 acc.append(ep.correct / max(ep.n, 1))
     finally:
         net.to("cpu")
-    if log is not None:
-        last = epochs[-1]
-        log.info("%s: %d epochs, final %s", desc, len(epochs), ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
-    return _record(desc, epochs, acc)
+    return _record(desc, epochs, acc, log)
 
 
 def freeze(net: nn.Module) -> nn.Module:
@@ -308,9 +308,7 @@ def train_mtmnet(micro: EIDNet, macro: EIDNet | None, disc: EmbeddingDiscriminat
             disc.to("cpu")
             for p in disc.parameters():
                 p.requires_grad_(True)
-    if log is not None:
-        log.info("%s: %d epochs, final %s", desc, len(epochs), ", ".join(f"{k} {v:.4f}" for k, v in epochs[-1].items()))
-    return _record(desc, epochs, acc)
+    return _record(desc, epochs, acc, log)
 
 
 def triplets(anchor_labels: torch.Tensor, micro_labels: torch.Tensor, macro_by_class: dict[int, torch.Tensor],
@@ -367,7 +365,7 @@ def reconstructions(net: EIDNet, data: PairSet, rows: list[int]) -> tuple[np.nda
     net.eval()
     idx = torch.as_tensor(rows, dtype=torch.long)
     x = data.expression[idx].float()
-    xn = data.neutral[data.neutral_index[idx]].float()
+    xn = data.neutral[data.clip[idx]].float()
     f_e, _ = net(std(x))
     _, f_sn = net(std(xn))
     rec = (net.reconstruct(f_e, f_sn) * 255.0).round().clamp(0, 255).to(torch.uint8)

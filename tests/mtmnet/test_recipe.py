@@ -51,10 +51,10 @@ def test_pair_set_keeps_each_expression_image_with_its_own_clips_neutral():
     pairs = pair_set(windows, np.array([2, 0]), np.array(["b/s2", "a/s1"]))
     assert pairs.expression.flatten().tolist() == [1, 2, 3, 5, 6, 7]  # frame 0 of each clip is the neutral
     assert pairs.neutral.flatten().tolist() == [0, 4]
-    assert pairs.neutral[pairs.neutral_index].flatten().tolist() == [0, 0, 0, 4, 4, 4]
+    assert pairs.neutral[pairs.clip].flatten().tolist() == [0, 0, 0, 4, 4, 4]
+    assert pairs.clip.tolist() == [0, 0, 0, 1, 1, 1]
     assert pairs.labels.tolist() == [2, 2, 2, 0, 0, 0]
     assert pairs.subjects.tolist() == [1, 1, 1, 0, 0, 0] and pairs.n_subjects == 2
-    assert pairs.clip.tolist() == [0, 0, 0, 1, 1, 1]
 
 
 def test_triplets_pair_each_anchor_with_a_same_class_macro_image_and_another_class_micro_image():
